@@ -1,0 +1,52 @@
+"""Wire protocol between the control plane and a cluster's agent.
+
+This package is the single source of truth for the messages on the agent websocket. Both ends
+validate every message with :func:`parse_message`, so a malformed message is refused where it
+arrives, with a :class:`ProtocolError` that names the bad field.
+"""
+
+from agent.protocol.messages import (
+    PROTOCOL_VERSION,
+    AckMessage,
+    AgentMessage,
+    ControlMessage,
+    DesiredStateMessage,
+    ErrorMessage,
+    GpuDevice,
+    HeartbeatMessage,
+    HelloMessage,
+    Inventory,
+    LogChunkMessage,
+    NodeInventory,
+    ProtocolError,
+    WelcomeMessage,
+    WorkloadPhase,
+    WorkloadSpec,
+    WorkloadStatus,
+    WorkloadStatusMessage,
+    dump_message,
+    parse_message,
+)
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "AckMessage",
+    "AgentMessage",
+    "ControlMessage",
+    "DesiredStateMessage",
+    "ErrorMessage",
+    "GpuDevice",
+    "HeartbeatMessage",
+    "HelloMessage",
+    "Inventory",
+    "LogChunkMessage",
+    "NodeInventory",
+    "ProtocolError",
+    "WelcomeMessage",
+    "WorkloadPhase",
+    "WorkloadSpec",
+    "WorkloadStatus",
+    "WorkloadStatusMessage",
+    "dump_message",
+    "parse_message",
+]

@@ -1,0 +1,231 @@
+"""Message types of the agent protocol, version 1.
+
+Every message is a JSON object with ``v`` (protocol version), ``type`` and ``seq`` (a sequence
+number per sender and connection, used by acknowledgements). Reconciliation is level-triggered:
+on every connection the agent sends ``hello`` with its full actual state, the control plane
+answers ``welcome`` and a full ``desired_state``; after that both sides send deltas. Handling is
+idempotent on both ends, so a resent message changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+PROTOCOL_VERSION = 1
+
+
+class ProtocolError(ValueError):
+    """A message that is not valid JSON or does not match the protocol."""
+
+
+class WorkloadPhase(str, enum.Enum):
+    """Run:ai's phase names for a workload's lifecycle."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (WorkloadPhase.COMPLETED, WorkloadPhase.FAILED, WorkloadPhase.STOPPED)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GpuDevice(_Strict):
+    """One GPU as the agent sees it."""
+
+    index: Annotated[int, Field(ge=0)]
+    uuid: Annotated[str, Field(min_length=1)]
+    model: str
+    memory_mib: Annotated[int, Field(ge=0)]
+    simulated: bool = False
+
+
+class NodeInventory(_Strict):
+    """A node the agent manages and the devices on it."""
+
+    name: Annotated[str, Field(min_length=1)]
+    simulated: bool = False
+    driver_version: str | None = None
+    cuda_version: str | None = None
+    gpus: list[GpuDevice] = []
+
+
+class Inventory(_Strict):
+    nodes: list[NodeInventory]
+
+
+class WorkloadSpec(_Strict):
+    """What the control plane wants run: one workload, as the agent needs to know it."""
+
+    id: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1)]
+    project: Annotated[str, Field(min_length=1)]
+    workload_type: Literal["training"] = "training"
+    image: str = ""
+    command: str = ""
+    args: str = ""
+    env: dict[str, str] = {}
+    gpu_devices: Annotated[int, Field(ge=0)] = 0
+    priority: int = 50
+    submitted_at: datetime
+
+
+class WorkloadStatus(_Strict):
+    """The actual state of one workload on the cluster."""
+
+    workload_id: Annotated[str, Field(min_length=1)]
+    phase: WorkloadPhase
+    message: str = ""
+    exit_code: int | None = None
+    node: str | None = None
+    gpus: list[str] = []
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class _Envelope(_Strict):
+    v: Literal[1] = PROTOCOL_VERSION
+    seq: Annotated[int, Field(ge=0)] = 0
+
+
+# --- agent -> control plane -------------------------------------------------------------------
+
+
+class HelloMessage(_Envelope):
+    """First message of every connection: who the agent is and its full actual state."""
+
+    type: Literal["hello"] = "hello"
+    agent_version: str
+    inventory: Inventory
+    workloads: list[WorkloadStatus] = []
+
+
+class HeartbeatMessage(_Envelope):
+    type: Literal["heartbeat"] = "heartbeat"
+
+
+class WorkloadStatusMessage(_Envelope):
+    type: Literal["workload_status"] = "workload_status"
+    status: WorkloadStatus
+
+
+class LogChunkMessage(_Envelope):
+    """A piece of a workload's output. ``offset`` and ``size`` are byte positions in the stream,
+    so the receiver can drop what it already has and the sender can resend safely."""
+
+    type: Literal["log_chunk"] = "log_chunk"
+    workload_id: Annotated[str, Field(min_length=1)]
+    stream: Literal["stdout", "stderr"]
+    offset: Annotated[int, Field(ge=0)]
+    size: Annotated[int, Field(ge=0)]
+    data: str
+
+
+# --- control plane -> agent -------------------------------------------------------------------
+
+
+class WelcomeMessage(_Envelope):
+    """Answer to ``hello``: the cluster's identity and where each log stream should resume."""
+
+    type: Literal["welcome"] = "welcome"
+    cluster_id: str
+    heartbeat_interval: Annotated[float, Field(gt=0)] = 5.0
+    log_offsets: dict[str, dict[Literal["stdout", "stderr"], int]] = {}
+
+
+class DesiredStateMessage(_Envelope):
+    """What should run. ``full`` replaces everything the agent knows (anything not listed is
+    stopped); otherwise ``workloads`` are added or updated and ``removed`` are stopped."""
+
+    type: Literal["desired_state"] = "desired_state"
+    full: bool
+    workloads: list[WorkloadSpec] = []
+    removed: list[str] = []
+
+
+# --- both ways --------------------------------------------------------------------------------
+
+
+class AckMessage(_Envelope):
+    type: Literal["ack"] = "ack"
+    ack_seq: Annotated[int, Field(ge=0)]
+
+
+class ErrorMessage(_Envelope):
+    type: Literal["error"] = "error"
+    message: str
+    ref_seq: int | None = None
+
+
+AgentMessage = Annotated[
+    Union[
+        HelloMessage,
+        HeartbeatMessage,
+        WorkloadStatusMessage,
+        LogChunkMessage,
+        AckMessage,
+        ErrorMessage,
+    ],
+    Field(discriminator="type"),
+]
+"""Any message an agent may send."""
+
+ControlMessage = Annotated[
+    Union[WelcomeMessage, DesiredStateMessage, AckMessage, ErrorMessage],
+    Field(discriminator="type"),
+]
+"""Any message the control plane may send."""
+
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "agent": TypeAdapter(AgentMessage),
+    "control": TypeAdapter(ControlMessage),
+}
+
+
+def parse_message(raw: str | bytes, sender: Literal["agent", "control"]) -> Any:
+    """Validate one message from ``sender`` and return it as its model.
+
+    Raises :class:`ProtocolError` naming the offending field.
+    """
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"message is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("message must be a JSON object")
+    if data.get("v") != PROTOCOL_VERSION:
+        raise ProtocolError(
+            f"unsupported protocol version {data.get('v')!r}; this end speaks {PROTOCOL_VERSION}"
+        )
+    try:
+        return _ADAPTERS[sender].validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_field_path(err['loc'], data.get('type')) or 'message'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ProtocolError(f"invalid {data.get('type', 'untyped')!s} message: {problems}") from None
+
+
+def _field_path(loc: tuple[Any, ...], message_type: Any) -> str:
+    # pydantic puts the union's tag first; the field path is what a reader needs.
+    if loc and loc[0] == message_type:
+        loc = loc[1:]
+    return ".".join(str(part) for part in loc)
+
+
+def dump_message(message: BaseModel) -> str:
+    """Serialise a message for the wire."""
+    return message.model_dump_json()
