@@ -1,0 +1,32 @@
+"""Account operations used by setup and, later, by the identity and access work."""
+
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+
+
+@dataclass(frozen=True)
+class FirstAdministrator:
+    username: str
+    password: str | None  # set only when it was generated here, to be shown once
+    created: bool
+
+
+@transaction.atomic
+def ensure_first_administrator(username: str, password: str | None) -> FirstAdministrator:
+    """Create the first administrator unless that user exists. A password that is not given is
+    generated and returned, so the caller can print it once."""
+    User = get_user_model()
+    if User.objects.filter(username=username).exists():
+        return FirstAdministrator(username=username, password=None, created=False)
+    generated = password is None
+    if password is None:
+        password = secrets.token_urlsafe(18)
+    user = User(username=username, is_staff=True, is_superuser=True)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    return FirstAdministrator(username=username, password=password if generated else None, created=True)

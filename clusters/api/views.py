@@ -1,0 +1,37 @@
+"""Read endpoints for clusters, departments and projects (Run:ai paths and shapes)."""
+
+from django.shortcuts import get_object_or_404
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clusters.api.representations import (
+    cluster_representation,
+    department_representation,
+    project_representation,
+)
+from clusters.models import Cluster, Department, Project
+
+
+class ClusterListView(APIView):
+    def get(self, request: Request) -> Response:
+        clusters = Cluster.objects.prefetch_related("nodes")
+        return Response([cluster_representation(c) for c in clusters])
+
+
+class ClusterDetailView(APIView):
+    def get(self, request: Request, cluster_id: str) -> Response:
+        cluster = get_object_or_404(Cluster.objects.prefetch_related("nodes"), pk=cluster_id)
+        return Response(cluster_representation(cluster))
+
+
+class DepartmentListView(APIView):
+    def get(self, request: Request) -> Response:
+        departments = Department.objects.all()
+        return Response({"departments": [department_representation(d) for d in departments], "next": None})
+
+
+class ProjectListView(APIView):
+    def get(self, request: Request) -> Response:
+        projects = Project.objects.select_related("department")
+        return Response({"projects": [project_representation(p) for p in projects], "next": None})

@@ -1,0 +1,125 @@
+"""The agent websocket endpoint: one connection per cluster, speaking ``agent.protocol``."""
+
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from agent.protocol import (
+    AckMessage,
+    DesiredStateMessage,
+    ErrorMessage,
+    HeartbeatMessage,
+    HelloMessage,
+    LogChunkMessage,
+    ProtocolError,
+    WelcomeMessage,
+    WorkloadSpec,
+    WorkloadStatusMessage,
+    dump_message,
+    parse_message,
+)
+from clusters import services
+from clusters.models import Cluster
+from workloads import notify
+from workloads import services as workload_services
+
+log = logging.getLogger(__name__)
+
+
+def _bearer_token(scope: dict[str, Any]) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer":
+                return token.strip()
+    return ""
+
+
+@database_sync_to_async
+def _hello(cluster: Cluster, hello: HelloMessage, channel: str) -> tuple[WelcomeMessage, DesiredStateMessage]:
+    services.record_agent_hello(cluster, hello.agent_version, hello.inventory, channel)
+    for status in hello.workloads:
+        workload_services.apply_status(cluster, status)
+    welcome = WelcomeMessage(
+        cluster_id=str(cluster.pk),
+        heartbeat_interval=settings.TESSERA_HEARTBEAT_INTERVAL,
+        log_offsets=workload_services.log_offsets(cluster),
+    )
+    desired = DesiredStateMessage(full=True, workloads=workload_services.desired_specs(cluster))
+    return welcome, desired
+
+
+class AgentConsumer(AsyncWebsocketConsumer):
+    """Serves one cluster's agent. Level-triggered: every connection starts with the agent's full
+    actual state (hello) and our full desired state; deltas follow."""
+
+    cluster: Cluster | None = None
+    greeted = False
+    sent_seq = 0
+
+    async def connect(self) -> None:
+        cluster_id = self.scope["url_route"]["kwargs"]["cluster_id"]
+        self.cluster = await database_sync_to_async(services.authenticate_agent)(cluster_id, _bearer_token(self.scope))
+        if self.cluster is None:
+            log.warning("refused agent connection for cluster %s: bad token", cluster_id)
+            await self.close()  # before accept: the handshake answers 403
+            return
+        await self.channel_layer.group_add(notify.cluster_group(self.cluster.pk), self.channel_name)
+        await self.accept()
+        log.info("agent of cluster %s connected", self.cluster.name)
+
+    async def disconnect(self, code: int) -> None:
+        if self.cluster is None:
+            return
+        await self.channel_layer.group_discard(notify.cluster_group(self.cluster.pk), self.channel_name)
+        if self.greeted:
+            await database_sync_to_async(services.mark_cluster_offline)(self.cluster, self.channel_name)
+        log.info("agent of cluster %s disconnected (%s)", self.cluster.name, code)
+
+    async def _send(self, message: Any) -> None:
+        self.sent_seq += 1
+        await self.send(text_data=dump_message(message.model_copy(update={"seq": self.sent_seq})))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        assert self.cluster is not None
+        try:
+            message = parse_message(text_data if text_data is not None else (bytes_data or b""), "agent")
+        except ProtocolError as exc:
+            log.warning("cluster %s sent a malformed message: %s", self.cluster.name, exc)
+            await self._send(ErrorMessage(message=str(exc)))
+            return
+        if isinstance(message, HelloMessage):
+            welcome, desired = await _hello(self.cluster, message, self.channel_name)
+            self.greeted = True
+            await self._send(welcome)
+            await self._send(desired)
+        elif not self.greeted:
+            await self._send(ErrorMessage(message="send hello first", ref_seq=message.seq))
+            return
+        elif isinstance(message, HeartbeatMessage):
+            await database_sync_to_async(services.record_agent_heartbeat)(self.cluster)
+        elif isinstance(message, WorkloadStatusMessage):
+            await database_sync_to_async(workload_services.apply_status)(self.cluster, message.status)
+        elif isinstance(message, LogChunkMessage):
+            await database_sync_to_async(workload_services.append_log)(self.cluster, message)
+        elif isinstance(message, ErrorMessage):
+            log.warning("agent of cluster %s reports: %s", self.cluster.name, message.message)
+            return
+        else:  # an ack: nothing to do
+            return
+        await self._send(AckMessage(ack_seq=message.seq))
+
+    async def desired_delta(self, event: dict[str, Any]) -> None:
+        """A workload was submitted or deleted: pass the change to the agent."""
+        if not self.greeted:
+            return  # the full desired state after hello will carry it
+        await self._send(
+            DesiredStateMessage(
+                full=False,
+                workloads=[WorkloadSpec.model_validate(spec) for spec in event["workloads"]],
+                removed=event["removed"],
+            )
+        )

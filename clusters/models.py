@@ -1,0 +1,120 @@
+"""Clusters with their nodes and GPUs, and the organisation tree below them."""
+
+import uuid
+
+from django.db import models
+
+
+class ClusterState(models.TextChoices):
+    WAITING_TO_CONNECT = "WaitingToConnect"
+    CONNECTED = "Connected"
+    DISCONNECTED = "Disconnected"
+
+
+class Cluster(models.Model):
+    """A set of nodes run by one agent. The agent proves itself with ``token`` (stored hashed)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=63, unique=True)
+    token_hash = models.CharField(max_length=64, editable=False)
+    state = models.CharField(max_length=20, choices=ClusterState.choices, default=ClusterState.WAITING_TO_CONNECT)
+    agent_version = models.CharField(max_length=40, blank=True)
+    # The channel of the agent's current connection: a late disconnect of an older one must not
+    # mark a reconnected cluster offline.
+    agent_channel = models.CharField(max_length=200, blank=True, editable=False)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def simulated(self) -> bool:
+        """True when every GPU the agent reported is a simulated one."""
+        return any(node.simulated for node in self.nodes.all())
+
+
+class NodeStatus(models.TextChoices):
+    READY = "Ready"
+    NOT_READY = "NotReady"
+
+
+class Node(models.Model):
+    """A machine in a cluster, as its agent last reported it."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="nodes")
+    name = models.CharField(max_length=253)
+    status = models.CharField(max_length=20, choices=NodeStatus.choices, default=NodeStatus.READY)
+    simulated = models.BooleanField(default=False, help_text="The agent declared simulated devices.")
+    driver_version = models.CharField(max_length=40, blank=True)
+    cuda_version = models.CharField(max_length=40, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cluster", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="node_unique_in_cluster")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Gpu(models.Model):
+    """One GPU device on a node."""
+
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="gpus")
+    index = models.PositiveIntegerField()
+    uuid = models.CharField(max_length=100)
+    model = models.CharField(max_length=100)
+    memory_mib = models.PositiveIntegerField()
+    simulated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["node", "index"]
+        constraints = [models.UniqueConstraint(fields=["node", "index"], name="gpu_unique_index_on_node")]
+
+    def __str__(self) -> str:
+        return f"{self.node.name}/{self.index}"
+
+
+class Department(models.Model):
+    """A group of projects in one cluster, with a quota of its own."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="departments")
+    name = models.CharField(max_length=63)
+    deserved_gpus = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["cluster", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="department_unique_in_cluster")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Project(models.Model):
+    """Where workloads live. On Kubernetes, one namespace per project."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="projects")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="projects")
+    name = models.CharField(max_length=63)
+    deserved_gpus = models.FloatField(default=0)
+    max_allowed_gpus = models.FloatField(default=-1, help_text="-1 means unlimited.")
+    gpu_over_quota_weight = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cluster", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="project_unique_in_cluster")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def namespace(self) -> str:
+        return f"runai-{self.name}"

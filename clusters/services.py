@@ -1,0 +1,132 @@
+"""Domain operations on clusters: registration, agent authentication, inventory, liveness."""
+
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from agent.protocol import Inventory
+from clusters.models import Cluster, ClusterState, Department, Gpu, Node, NodeStatus, Project
+
+log = logging.getLogger(__name__)
+
+
+def _hash_token(token: str) -> str:
+    # Tokens are 256-bit random values, so a fast hash is enough; no salt or stretching needed.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewCluster:
+    """A registered cluster and its agent token, which is shown only this once."""
+
+    cluster: Cluster
+    token: str
+
+
+def register_cluster(name: str) -> NewCluster:
+    token = secrets.token_urlsafe(32)
+    cluster = Cluster.objects.create(name=name, token_hash=_hash_token(token))
+    return NewCluster(cluster=cluster, token=token)
+
+
+def rotate_agent_token(cluster: Cluster) -> str:
+    """Give the cluster a new agent token; the old one stops working at once."""
+    token = secrets.token_urlsafe(32)
+    cluster.token_hash = _hash_token(token)
+    cluster.save(update_fields=["token_hash", "updated_at"])
+    return token
+
+
+def authenticate_agent(cluster_id: uuid.UUID, token: str) -> Cluster | None:
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    # Compare even when the cluster is unknown, so timing does not tell which part was wrong.
+    expected = cluster.token_hash if cluster else _hash_token(secrets.token_urlsafe(32))
+    if hmac.compare_digest(expected, _hash_token(token)) and cluster is not None:
+        return cluster
+    return None
+
+
+@transaction.atomic
+def record_agent_hello(cluster: Cluster, agent_version: str, inventory: Inventory, channel: str = "") -> None:
+    """The agent connected: it is live, and its inventory replaces what we knew of its nodes."""
+    now = timezone.now()
+    Cluster.objects.filter(pk=cluster.pk).update(
+        state=ClusterState.CONNECTED, agent_version=agent_version, agent_channel=channel, last_seen=now, updated_at=now
+    )
+    reported = {node.name for node in inventory.nodes}
+    cluster.nodes.exclude(name__in=reported).update(status=NodeStatus.NOT_READY)
+    for reported_node in inventory.nodes:
+        node, _ = Node.objects.update_or_create(
+            cluster=cluster,
+            name=reported_node.name,
+            defaults={
+                "status": NodeStatus.READY,
+                "simulated": reported_node.simulated,
+                "driver_version": reported_node.driver_version or "",
+                "cuda_version": reported_node.cuda_version or "",
+                "last_seen": now,
+            },
+        )
+        node.gpus.exclude(index__in=[gpu.index for gpu in reported_node.gpus]).delete()
+        for gpu in reported_node.gpus:
+            Gpu.objects.update_or_create(
+                node=node,
+                index=gpu.index,
+                defaults={
+                    "uuid": gpu.uuid,
+                    "model": gpu.model,
+                    "memory_mib": gpu.memory_mib,
+                    "simulated": gpu.simulated,
+                },
+            )
+
+
+def record_agent_heartbeat(cluster: Cluster) -> None:
+    now = timezone.now()
+    Cluster.objects.filter(pk=cluster.pk).update(state=ClusterState.CONNECTED, last_seen=now)
+    cluster.nodes.filter(status=NodeStatus.READY).update(last_seen=now)
+
+
+@transaction.atomic
+def mark_cluster_offline(cluster: Cluster, channel: str | None = None) -> None:
+    """Mark the cluster and its nodes offline; with ``channel``, only if that connection is still
+    the agent's current one."""
+    clusters = Cluster.objects.filter(pk=cluster.pk)
+    if channel is not None:
+        clusters = clusters.filter(agent_channel=channel)
+    if clusters.update(state=ClusterState.DISCONNECTED, agent_channel="", updated_at=timezone.now()):
+        cluster.nodes.update(status=NodeStatus.NOT_READY)
+
+
+def mark_silent_clusters_offline(timeout_seconds: float | None = None) -> list[str]:
+    """Mark offline, with their nodes, the connected clusters not heard from within the timeout.
+
+    Returns the names of the clusters it marked.
+    """
+    timeout = settings.TESSERA_HEARTBEAT_TIMEOUT if timeout_seconds is None else timeout_seconds
+    cutoff = timezone.now() - timedelta(seconds=timeout)
+    silent = list(Cluster.objects.filter(state=ClusterState.CONNECTED, last_seen__lt=cutoff))
+    for cluster in silent:
+        log.warning("cluster %s missed its heartbeats since %s; marking it offline", cluster.name, cluster.last_seen)
+        mark_cluster_offline(cluster)
+    return [cluster.name for cluster in silent]
+
+
+def connected_cluster_count() -> int:
+    return Cluster.objects.filter(state=ClusterState.CONNECTED).count()
+
+
+@transaction.atomic
+def ensure_default_organisation(cluster: Cluster) -> Project:
+    """Create the department and project named ``default`` on a cluster, if missing."""
+    department, _ = Department.objects.get_or_create(cluster=cluster, name="default")
+    project, _ = Project.objects.get_or_create(cluster=cluster, name="default", defaults={"department": department})
+    return project

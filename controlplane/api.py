@@ -1,0 +1,40 @@
+"""Shared API plumbing: errors in Run:ai's shape (``{"code", "message"}``), never a bare 500."""
+
+from typing import Any
+
+from rest_framework.exceptions import ValidationError
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[str]:
+    """Turn DRF's nested error detail into "field: message" lines that name the field."""
+    if isinstance(detail, dict):
+        lines = []
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "non_field_errors":
+                name = prefix
+            lines.extend(_flatten(value, name))
+        return lines
+    if isinstance(detail, list):
+        lines = []
+        for index, value in enumerate(detail):
+            if isinstance(value, (dict, list)):
+                lines.extend(_flatten(value, f"{prefix}[{index}]" if prefix else str(index)))
+            else:
+                lines.extend(_flatten(value, prefix))
+        return lines
+    return [f"{prefix}: {detail}" if prefix else str(detail)]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ValidationError):
+        lines = _flatten(exc.detail)
+        response.data = {"code": response.status_code, "message": "; ".join(lines), "details": exc.detail}
+    else:
+        detail = response.data.get("detail", response.data) if isinstance(response.data, dict) else response.data
+        response.data = {"code": response.status_code, "message": str(detail)}
+    return response

@@ -1,0 +1,15 @@
+"""HTTP routes: the Run:ai-compatible API under /api/v1, pages, health."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from controlplane.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", include("clusters.api.urls")),
+    path("api/v1/", include("workloads.api.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+    path("", include("frontend.urls")),
+]

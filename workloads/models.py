@@ -1,0 +1,102 @@
+"""Workloads and what happens to them: their phase, events and output."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from agent.protocol import WorkloadPhase
+from clusters.models import Cluster, Project
+
+
+class WorkloadType(models.TextChoices):
+    TRAINING = "Training"
+
+
+PHASE_CHOICES = [(phase.value, phase.value) for phase in WorkloadPhase]
+TERMINAL_PHASES = [phase.value for phase in WorkloadPhase if phase.is_terminal]
+
+
+class Workload(models.Model):
+    """A unit of work submitted to a project. Its spec is desired state; the phase is what the
+    cluster's agent last reported."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=63)
+    workload_type = models.CharField(max_length=20, choices=WorkloadType.choices, default=WorkloadType.TRAINING)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="workloads")
+    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="workloads")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # What to run: the request as the client sent it, and the parts the agent acts on.
+    spec = models.JSONField(default=dict)
+    image = models.CharField(max_length=500, blank=True)
+    command = models.TextField(blank=True)
+    args = models.TextField(blank=True)
+    environment = models.JSONField(default=dict)
+    gpu_devices = models.PositiveIntegerField(default=0)
+    # What the agent reported.
+    phase = models.CharField(max_length=20, choices=PHASE_CHOICES, default=WorkloadPhase.PENDING.value)
+    phase_message = models.TextField(blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    node_name = models.CharField(max_length=253, blank=True)
+    allocated_gpus = models.JSONField(default=list)
+    log_bytes = models.JSONField(default=dict, help_text="Bytes stored per stream, for resuming log shipping.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    phase_updated_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="workload_name_unique_in_project",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_finished(self) -> bool:
+        return self.phase in TERMINAL_PHASES
+
+
+class WorkloadEvent(models.Model):
+    """Something that happened to a workload, for its history."""
+
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=60)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class LogStream(models.TextChoices):
+    STDOUT = "stdout"
+    STDERR = "stderr"
+
+
+class WorkloadLogChunk(models.Model):
+    """A piece of a workload's output; ``offset`` is its byte position in the stream."""
+
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="log_chunks")
+    stream = models.CharField(max_length=6, choices=LogStream.choices)
+    offset = models.PositiveBigIntegerField()
+    size = models.PositiveIntegerField()
+    data = models.TextField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workload", "stream", "offset"]
+        constraints = [
+            models.UniqueConstraint(fields=["workload", "stream", "offset"], name="log_chunk_unique_offset")
+        ]

@@ -1,0 +1,43 @@
+"""Fan-out after a change is committed: to the cluster's agent and to every watching browser."""
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from agent.protocol import WorkloadSpec
+
+log = logging.getLogger(__name__)
+
+BROWSER_GROUP = "workloads"
+
+
+def cluster_group(cluster_id: Any) -> str:
+    """The channel-layer group that the cluster's agent connection listens on."""
+    return f"cluster.{cluster_id}"
+
+
+def _group_send(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        # The database holds the truth: a lost push is repaired when the agent reconnects and
+        # receives the full desired state, or when the browser reloads.
+        log.exception("could not publish to %s", group)
+
+
+def push_desired_delta(cluster_id: Any, upserts: list[WorkloadSpec], removed: list[str]) -> None:
+    _group_send(
+        cluster_group(cluster_id),
+        {
+            "type": "desired.delta",
+            "workloads": [spec.model_dump(mode="json") for spec in upserts],
+            "removed": removed,
+        },
+    )
+
+
+def broadcast_workload(representation: dict[str, Any]) -> None:
+    _group_send(BROWSER_GROUP, {"type": "workload.changed", "workload": representation})

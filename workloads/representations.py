@@ -1,0 +1,66 @@
+"""Workloads as Run:ai's API shows them; shared by the API, the pages and live updates."""
+
+from typing import Any
+
+from controlplane.formats import iso_time
+from workloads.models import Workload
+
+
+
+def workload_representation(workload: Workload) -> dict[str, Any]:
+    """The ``Workload`` object of ``GET /api/v1/workloads``."""
+    project = workload.project
+    return {
+        "id": str(workload.id),
+        "name": workload.name,
+        "type": workload.workload_type,
+        "clusterId": str(workload.cluster_id),
+        "projectId": str(project.pk),
+        "projectName": project.name,
+        "departmentId": str(project.department_id),
+        "departmentName": project.department.name,
+        "namespace": project.namespace,
+        "createdAt": iso_time(workload.created_at),
+        "updatedAt": iso_time(workload.updated_at),
+        "deletedAt": iso_time(workload.deleted_at),
+        "submittedBy": workload.submitted_by.username if workload.submitted_by else None,
+        "phase": workload.phase,
+        "phaseMessage": workload.phase_message,
+        "phaseUpdatedAt": iso_time(workload.phase_updated_at),
+        "k8sPhase": workload.phase,
+        "completedAt": iso_time(workload.completed_at),
+        "images": [workload.image] if workload.image else [],
+        "command": workload.command,
+        "arguments": workload.args,
+        "environmentVariables": [{"name": k, "value": v} for k, v in workload.environment.items()],
+        "priorityClassName": "train",
+        "preemptible": True,
+        "requestedPods": {"min": 1, "max": 1},
+        "runningPods": 1 if workload.phase == "Running" else 0,
+        "workloadRequestedResources": {"gpuRequestType": "portion", "gpu": {"request": workload.gpu_devices}},
+        "allocatedResources": {"gpu": len(workload.allocated_gpus) if workload.phase == "Running" else 0},
+        "conditions": [],
+        "source": "API",
+        # Tessera's own additions, which Run:ai clients ignore.
+        "exitCode": workload.exit_code,
+        "nodeName": workload.node_name or None,
+        "allocatedGpuIds": workload.allocated_gpus,
+    }
+
+
+def training_representation(workload: Workload) -> dict[str, Any]:
+    """The ``Training`` object returned by ``/api/v1/workloads/trainings``."""
+    return {
+        "name": workload.name,
+        "requestedName": workload.spec.get("requestedName", workload.name),
+        "workloadId": str(workload.id),
+        "projectId": str(workload.project_id),
+        "departmentId": str(workload.project.department_id),
+        "clusterId": str(workload.cluster_id),
+        "createdBy": workload.submitted_by.username if workload.submitted_by else None,
+        "createdAt": iso_time(workload.created_at),
+        "deletedAt": iso_time(workload.deleted_at),
+        "desiredPhase": "Deleted" if workload.deleted_at else "Running",
+        "actualPhase": workload.phase,
+        "spec": workload.spec.get("spec", {}),
+    }
