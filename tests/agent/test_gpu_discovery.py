@@ -1,0 +1,101 @@
+"""GPU discovery: NVML when it works (tested with a mock NVML), simulated or none otherwise."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pynvml
+import pytest
+
+from agent.gpu import discover_inventory
+
+
+class MockNvml:
+    """A stand-in for the NVML library with two 80 GiB devices (this machine has no GPU)."""
+
+    def __init__(self, count: int = 2) -> None:
+        self.count = count
+        self.shut_down = False
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(pynvml, "nvmlInit", lambda: None)
+        monkeypatch.setattr(pynvml, "nvmlShutdown", self._shutdown)
+        monkeypatch.setattr(pynvml, "nvmlSystemGetDriverVersion", lambda: "550.54.15")
+        monkeypatch.setattr(pynvml, "nvmlSystemGetCudaDriverVersion", lambda: 12040)
+        monkeypatch.setattr(pynvml, "nvmlDeviceGetCount", lambda: self.count)
+        monkeypatch.setattr(pynvml, "nvmlDeviceGetHandleByIndex", lambda i: i)
+        monkeypatch.setattr(pynvml, "nvmlDeviceGetUUID", lambda h: f"GPU-mock-{h}")
+        monkeypatch.setattr(pynvml, "nvmlDeviceGetName", lambda h: b"NVIDIA H100 80GB HBM3")
+        monkeypatch.setattr(
+            pynvml, "nvmlDeviceGetMemoryInfo", lambda h: SimpleNamespace(total=80 * 1024**3)
+        )
+
+    def _shutdown(self) -> None:
+        self.shut_down = True
+
+
+def test_real_gpus_are_discovered_with_mock_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
+    nvml = MockNvml()
+    nvml.install(monkeypatch)
+
+    inventory = discover_inventory("host-a", simulated_gpus=4)
+
+    (node,) = inventory.nodes
+    assert node.name == "host-a"
+    assert node.simulated is False
+    assert (node.driver_version, node.cuda_version) == ("550.54.15", "12.4")
+    assert [(g.index, g.uuid, g.model, g.memory_mib, g.simulated) for g in node.gpus] == [
+        (0, "GPU-mock-0", "NVIDIA H100 80GB HBM3", 81920, False),
+        (1, "GPU-mock-1", "NVIDIA H100 80GB HBM3", 81920, False),
+    ]
+    assert nvml.shut_down
+
+
+def test_zero_devices_with_mock_nvml_means_no_real_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    MockNvml(count=0).install(monkeypatch)
+
+    (node,) = discover_inventory("host-a", simulated_gpus=0).nodes
+
+    assert node.gpus == []
+
+
+def test_a_failing_query_with_mock_nvml_falls_back_to_simulated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    MockNvml().install(monkeypatch)
+
+    def broken(handle: Any) -> str:
+        raise pynvml.NVMLError(pynvml.NVML_ERROR_UNKNOWN)
+
+    monkeypatch.setattr(pynvml, "nvmlDeviceGetUUID", broken)
+
+    (node,) = discover_inventory("host-a", simulated_gpus=1).nodes
+
+    assert node.simulated and [g.uuid for g in node.gpus] == ["SIM-GPU-host-a-0"]
+
+
+def test_without_nvml_and_without_simulation_the_node_has_no_gpus() -> None:
+    # This machine has no NVIDIA driver: the real NVML path fails and is handled.
+    inventory = discover_inventory("host-a", simulated_gpus=0)
+
+    assert [n.model_dump() for n in inventory.nodes] == [
+        {
+            "name": "host-a",
+            "simulated": False,
+            "driver_version": None,
+            "cuda_version": None,
+            "gpus": [],
+        }
+    ]
+
+
+def test_without_nvml_simulated_devices_are_declared_and_labelled() -> None:
+    inventory = discover_inventory("host-a", simulated_gpus=2, simulated_memory_mib=40960)
+
+    (node,) = inventory.nodes
+    assert node.simulated is True
+    assert [(g.index, g.uuid, g.model, g.memory_mib, g.simulated) for g in node.gpus] == [
+        (0, "SIM-GPU-host-a-0", "Simulated GPU", 40960, True),
+        (1, "SIM-GPU-host-a-1", "Simulated GPU", 40960, True),
+    ]
