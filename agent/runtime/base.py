@@ -1,0 +1,61 @@
+"""The interface every runtime implements: where and how workloads actually run.
+
+The reconciler talks only to this interface, so the local runtime (processes on this host) and
+a Kubernetes runtime are interchangeable. Methods are synchronous and must return quickly: they
+start or signal work, they never wait for it to finish.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Literal
+
+from agent.protocol import GpuDevice, WorkloadSpec, WorkloadStatus
+
+Stream = Literal["stdout", "stderr"]
+STREAMS: tuple[Stream, ...] = ("stdout", "stderr")
+
+
+class UnknownWorkload(KeyError):
+    """The runtime has no record of this workload."""
+
+
+class WorkloadExists(RuntimeError):
+    """The runtime already has a record of this workload: it is never started twice."""
+
+
+class Runtime(ABC):
+    """Starts, stops and observes workloads, and keeps a durable record of each one until it is
+    told to forget it."""
+
+    @abstractmethod
+    def start(self, spec: WorkloadSpec, node: str, devices: Sequence[GpuDevice]) -> None:
+        """Start ``spec`` on ``devices`` of ``node``. Raises :class:`WorkloadExists` if the
+        workload was ever started (and not forgotten); a workload that cannot run (no command)
+        is recorded as failed rather than raising."""
+
+    @abstractmethod
+    def stop(self, workload_id: str, grace_seconds: float) -> None:
+        """Ask the workload to end (SIGTERM or equivalent), forcing it after ``grace_seconds``.
+        Returns at once; :meth:`poll` reports Stopping, then Stopped."""
+
+    @abstractmethod
+    def poll(self) -> dict[str, WorkloadStatus]:
+        """The current status of every known workload, by id."""
+
+    @abstractmethod
+    def known(self) -> set[str]:
+        """Ids of every workload the runtime has a record of, running or finished."""
+
+    @abstractmethod
+    def forget(self, workload_id: str) -> None:
+        """Delete the record of a finished workload, logs included."""
+
+    @abstractmethod
+    def log_size(self, workload_id: str, stream: Stream) -> int:
+        """Bytes written so far to one output stream of a workload."""
+
+    @abstractmethod
+    def read_log(self, workload_id: str, stream: Stream, offset: int, limit: int) -> bytes:
+        """Up to ``limit`` bytes of one output stream, from byte ``offset``."""

@@ -1,0 +1,203 @@
+"""The local runtime: workloads as processes on this host, one directory each.
+
+Every workload runs under its own supervisor process (see :mod:`.supervisor`), started in a new
+session so that it outlives the agent. A new :class:`LocalRuntime` over the same state directory
+re-adopts whatever it finds there: finished workloads keep their outcome, live supervisors are
+watched again and nothing is ever started twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import agent
+from agent.protocol import GpuDevice, WorkloadSpec, WorkloadStatus
+from agent.runtime.base import Runtime, Stream, UnknownWorkload, WorkloadExists
+from agent.runtime.local.layout import (
+    LOST_REASON,
+    WorkloadDir,
+    atomic_write,
+    is_same_process_alive,
+    process_start_time,
+    read_json,
+    write_json,
+)
+from agent.runtime.local.status import read_status
+from agent.runtime.local.supervisor import command_line
+
+log = logging.getLogger(__name__)
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# The directory holding the ``agent`` package: the supervisor is started from there so that
+# ``python -m agent.runtime.local.supervisor`` finds it wherever the agent was launched from.
+_IMPORT_ROOT = Path(agent.__file__).resolve().parent.parent
+
+
+def cuda_visible_devices(devices: Sequence[GpuDevice]) -> str:
+    """CUDA_VISIBLE_DEVICES for ``devices``: UUIDs of real GPUs, indices of simulated ones."""
+    return ",".join(str(d.index) if d.simulated else d.uuid for d in devices)
+
+
+class LocalRuntime(Runtime):
+    """Runs workloads as supervised local processes under ``{state_dir}/workloads/{id}/``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.root = Path(state_dir).resolve() / "workloads"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._dirs: dict[str, WorkloadDir] = {}
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._final: dict[str, WorkloadStatus] = {}
+        for path in sorted(self.root.iterdir()):
+            if path.is_dir() and _SAFE_ID.fullmatch(path.name):
+                self._dirs[path.name] = WorkloadDir(path)
+        if self._dirs:
+            log.info("re-adopted %d workload records from %s", len(self._dirs), self.root)
+
+    def known(self) -> set[str]:
+        return set(self._dirs)
+
+    def start(self, spec: WorkloadSpec, node: str, devices: Sequence[GpuDevice]) -> None:
+        if not _SAFE_ID.fullmatch(spec.id):
+            raise ValueError(f"workload id {spec.id!r} cannot name a directory")
+        workload = WorkloadDir(self.root / spec.id)
+        if spec.id in self._dirs or workload.path.exists():
+            raise WorkloadExists(spec.id)
+        workload.path.mkdir()
+        self._dirs[spec.id] = workload
+        atomic_write(workload.spec, spec.model_dump_json(indent=2) + "\n")
+        write_json(
+            workload.placement,
+            {
+                "node": node,
+                "gpus": [d.uuid for d in devices],
+                "cuda_visible_devices": cuda_visible_devices(devices),
+            },
+        )
+        workload.work.mkdir()
+        workload.stdout.touch()
+        workload.stderr.touch()
+        if not command_line(spec.command, spec.args).strip():
+            atomic_write(workload.failure, "no command given\n")
+            return
+        # SIGTERM stays blocked in the supervisor until its handler is installed: see supervisor.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        try:
+            with open(workload.supervisor_log, "ab") as supervisor_log:
+                child = subprocess.Popen(
+                    [sys.executable, "-m", "agent.runtime.local.supervisor", str(workload.path)],
+                    cwd=_IMPORT_ROOT,
+                    stdin=subprocess.DEVNULL,
+                    stdout=supervisor_log,
+                    stderr=supervisor_log,
+                    start_new_session=True,
+                )
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        self._children[spec.id] = child
+        write_json(
+            workload.supervisor,
+            {
+                "pid": child.pid,
+                "start_time": process_start_time(child.pid),
+                "started_at": datetime.now(timezone.utc).isoformat(),
+            },
+        )
+        log.info("started workload %s (supervisor pid %d)", spec.id, child.pid)
+
+    def stop(self, workload_id: str, grace_seconds: float) -> None:
+        workload = self._dir(workload_id)
+        if workload_id in self._final or workload.stop.exists():
+            return
+        write_json(
+            workload.stop,
+            {
+                "grace_seconds": grace_seconds,
+                "requested_at": datetime.now(timezone.utc).isoformat(),
+            },
+        )
+        if self._supervisor_alive(workload_id):
+            pid = int((read_json(workload.supervisor) or {})["pid"])
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # It ended meanwhile; poll() sees how.
+            log.info("stopping workload %s (grace %.1f s)", workload_id, grace_seconds)
+
+    def poll(self) -> dict[str, WorkloadStatus]:
+        statuses: dict[str, WorkloadStatus] = {}
+        for workload_id, workload in self._dirs.items():
+            if workload_id in self._final:
+                statuses[workload_id] = self._final[workload_id]
+                continue
+            status = read_status(
+                workload,
+                alive=lambda: self._supervisor_alive(workload_id),
+                gone_reason=lambda: self._gone_reason(workload_id),
+            )
+            if status.phase.is_terminal:
+                self._final[workload_id] = status
+                self._children.pop(workload_id, None)
+            statuses[workload_id] = status
+        return statuses
+
+    def forget(self, workload_id: str) -> None:
+        workload = self._dir(workload_id)
+        if workload_id not in self._final:
+            raise ValueError(f"workload {workload_id} has not finished: it cannot be forgotten")
+        shutil.rmtree(workload.path, ignore_errors=True)
+        del self._dirs[workload_id]
+        del self._final[workload_id]
+        log.info("forgot finished workload %s", workload_id)
+
+    def log_size(self, workload_id: str, stream: Stream) -> int:
+        try:
+            return self._dir(workload_id).log(stream).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def read_log(self, workload_id: str, stream: Stream, offset: int, limit: int) -> bytes:
+        try:
+            with open(self._dir(workload_id).log(stream), "rb") as handle:
+                handle.seek(offset)
+                return handle.read(limit)
+        except FileNotFoundError:
+            return b""
+
+    def workload_dir(self, workload_id: str) -> Path:
+        """The directory of a workload (its files are described in :mod:`.layout`)."""
+        return self._dir(workload_id).path
+
+    def _dir(self, workload_id: str) -> WorkloadDir:
+        try:
+            return self._dirs[workload_id]
+        except KeyError:
+            raise UnknownWorkload(workload_id) from None
+
+    def _gone_reason(self, workload_id: str) -> str:
+        child = self._children.get(workload_id)
+        if child is None:
+            return LOST_REASON
+        return (
+            f"the supervisor ended (code {child.returncode}) with no exit status; "
+            "see supervisor.log in the workload's directory"
+        )
+
+    def _supervisor_alive(self, workload_id: str) -> bool:
+        child = self._children.get(workload_id)
+        if child is not None:
+            # Our own child: poll() reaps it, so a finished supervisor never lingers as a zombie.
+            return child.poll() is None
+        record = read_json(self._dirs[workload_id].supervisor) or {}
+        pid, start_time = record.get("pid"), record.get("start_time")
+        if not isinstance(pid, int) or not isinstance(start_time, int):
+            return False
+        return is_same_process_alive(pid, start_time)

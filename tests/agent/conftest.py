@@ -1,0 +1,69 @@
+"""Fixtures for the agent's tests: plain pytest, no Django, no network."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from agent.protocol import WorkloadSpec
+from agent.runtime.local.runtime import LocalRuntime
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 10.0, what: str = "") -> T:
+    """Poll ``predicate`` until it returns something truthy, and return that; fail after
+    ``timeout`` seconds saying ``what`` was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+def make_spec(workload_id: str = "w1", command: str = "true", **fields: Any) -> WorkloadSpec:
+    """A workload spec with sensible defaults for tests."""
+    values: dict[str, Any] = {
+        "id": workload_id,
+        "name": f"name-{workload_id}",
+        "project": "team-a",
+        "command": command,
+        "submitted_at": datetime(2025, 1, 1, tzinfo=timezone.utc),
+    }
+    values.update(fields)
+    return WorkloadSpec(**values)
+
+
+def stop_everything(state_dir: Path) -> None:
+    """Stop whatever still runs under ``state_dir`` so no test leaves processes behind."""
+    runtime = LocalRuntime(state_dir)
+    for workload_id, status in runtime.poll().items():
+        if not status.phase.is_terminal:
+            runtime.stop(workload_id, grace_seconds=0)
+    wait_for(
+        lambda: all(s.phase.is_terminal for s in runtime.poll().values()),
+        what="leftover workloads to stop",
+    )
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Iterator[Path]:
+    """An agent state directory; anything still running in it is stopped at teardown."""
+    path = tmp_path / "state"
+    path.mkdir()
+    yield path
+    if (path / "workloads").exists():
+        stop_everything(path)
+
+
+@pytest.fixture
+def runtime(state_dir: Path) -> LocalRuntime:
+    return LocalRuntime(state_dir)
