@@ -11,9 +11,12 @@ def _flatten(detail: Any, prefix: str = "") -> list[str]:
     if isinstance(detail, dict):
         lines = []
         for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
             if key == "non_field_errors":
                 name = prefix
+            elif str(key).isdigit():  # an item of a list
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             lines.extend(_flatten(value, name))
         return lines
     if isinstance(detail, list):

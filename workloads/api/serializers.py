@@ -36,11 +36,11 @@ class ComputeSerializer(StrictSerializer):
         | set(FRACTION_FIELDS)
     )
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        asked = [name for name in FRACTION_FIELDS if name in self.initial_data]
+    def to_internal_value(self, data: Any) -> Any:
+        asked = [name for name in FRACTION_FIELDS if isinstance(data, dict) and name in data]
         if asked:
             raise serializers.ValidationError({asked[0]: ["GPU fractions are not supported yet; request whole GPUs."]})
-        return attrs
+        return super().to_internal_value(data)
 
 
 class TrainingSpecSerializer(StrictSerializer):
