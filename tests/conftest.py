@@ -89,7 +89,16 @@ def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory) ->
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "controlplane.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "controlplane.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             cwd=REPO,
             env=process_env(TESSERA_HEARTBEAT_INTERVAL="1"),
             stdout=log_file,

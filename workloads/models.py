@@ -97,6 +97,4 @@ class WorkloadLogChunk(models.Model):
 
     class Meta:
         ordering = ["workload", "stream", "offset"]
-        constraints = [
-            models.UniqueConstraint(fields=["workload", "stream", "offset"], name="log_chunk_unique_offset")
-        ]
+        constraints = [models.UniqueConstraint(fields=["workload", "stream", "offset"], name="log_chunk_unique_offset")]

@@ -6,7 +6,6 @@ from controlplane.formats import iso_time
 from workloads.models import Workload
 
 
-
 def workload_representation(workload: Workload) -> dict[str, Any]:
     """The ``Workload`` object of ``GET /api/v1/workloads``."""
     project = workload.project

@@ -165,7 +165,9 @@ def append_log(cluster: Cluster, chunk: LogChunkMessage) -> bool:
         have = int(workload.log_bytes.get(chunk.stream, 0))
         if chunk.offset != have:
             if chunk.offset > have:
-                log.warning("gap in %s of %s: have %d bytes, got offset %d", chunk.stream, workload.id, have, chunk.offset)
+                log.warning(
+                    "gap in %s of %s: have %d bytes, got offset %d", chunk.stream, workload.id, have, chunk.offset
+                )
             return False
         WorkloadLogChunk.objects.create(
             workload=workload, stream=chunk.stream, offset=chunk.offset, size=chunk.size, data=chunk.data

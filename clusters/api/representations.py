@@ -2,9 +2,8 @@
 
 from typing import Any
 
-from controlplane.formats import iso_time
 from clusters.models import Cluster, Department, Project
-
+from controlplane.formats import iso_time
 
 
 def cluster_representation(cluster: Cluster) -> dict[str, Any]:

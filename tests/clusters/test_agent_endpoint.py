@@ -1,7 +1,7 @@
 """The agent websocket endpoint: authentication, validation, level-triggered state, idempotency."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -33,7 +33,10 @@ INVENTORY = Inventory(
         NodeInventory(
             name="node-a",
             simulated=True,
-            gpus=[GpuDevice(index=i, uuid=f"SIM-{i}", model="Simulated GPU", memory_mib=81920, simulated=True) for i in range(4)],
+            gpus=[
+                GpuDevice(index=i, uuid=f"SIM-{i}", model="Simulated GPU", memory_mib=81920, simulated=True)
+                for i in range(4)
+            ],
         )
     ]
 )
@@ -59,7 +62,11 @@ async def receive(comm: WebsocketCommunicator):
 
 
 async def say_hello(comm: WebsocketCommunicator, workloads=()):
-    await comm.send_to(text_data=dump_message(HelloMessage(seq=1, agent_version="test", inventory=INVENTORY, workloads=list(workloads))))
+    await comm.send_to(
+        text_data=dump_message(
+            HelloMessage(seq=1, agent_version="test", inventory=INVENTORY, workloads=list(workloads))
+        )
+    )
     welcome, desired, ack = await receive(comm), await receive(comm), await receive(comm)
     assert ack.type == "ack" and ack.ack_seq == 1
     return welcome, desired
@@ -67,7 +74,7 @@ async def say_hello(comm: WebsocketCommunicator, workloads=()):
 
 def make_workload(project, name="w1") -> Workload:
     return Workload.objects.create(
-        name=name, project=project, cluster=project.cluster, command="true", created_at=datetime.now(timezone.utc)
+        name=name, project=project, cluster=project.cluster, command="true", created_at=datetime.now(UTC)
     )
 
 
@@ -180,7 +187,11 @@ def test_log_chunks_are_stored_once_and_reconnection_resumes_from_stored_bytes(r
     wid = str(workload.pk)
 
     def chunk(seq, offset, data):
-        return dump_message(LogChunkMessage(seq=seq, workload_id=wid, stream="stdout", offset=offset, size=len(data.encode()), data=data))
+        return dump_message(
+            LogChunkMessage(
+                seq=seq, workload_id=wid, stream="stdout", offset=offset, size=len(data.encode()), data=data
+            )
+        )
 
     async def scenario():
         comm = communicator(cluster, token)

@@ -31,12 +31,18 @@ def agent(live_server_process: LiveServer, cluster, tmp_path) -> Iterator[AgentP
     token_file.write_text(token)
     process = AgentProcess(
         args=[
-            "--server", live_server_process.ws_url,
-            "--cluster-id", str(cluster_obj.pk),
-            "--token-file", str(token_file),
-            "--state-dir", str(tmp_path / "agent-state"),
-            "--node-name", "e2e-node",
-            "--simulated-gpus", "4",
+            "--server",
+            live_server_process.ws_url,
+            "--cluster-id",
+            str(cluster_obj.pk),
+            "--token-file",
+            str(token_file),
+            "--state-dir",
+            str(tmp_path / "agent-state"),
+            "--node-name",
+            "e2e-node",
+            "--simulated-gpus",
+            "4",
         ],  # fmt: skip
         state_dir=tmp_path / "agent-state",
         log_path=tmp_path / "agent.log",

@@ -49,9 +49,11 @@ def test_training_runs_to_completion_with_its_output_stored(http, cluster, agent
     assert final["exitCode"] == 0
     assert len(final["allocatedGpuIds"]) == 2
     stdout = wait_until(
-        lambda: (text := http.get(f"/api/v1/workloads/{training['workloadId']}/logs?stream=stdout").text)
-        and "devices=" in text
-        and text,
+        lambda: (
+            (text := http.get(f"/api/v1/workloads/{training['workloadId']}/logs?stream=stdout").text)
+            and "devices=" in text
+            and text
+        ),
         what="stdout to be stored",
     )
     assert "hello from tessera" in stdout
@@ -78,7 +80,7 @@ def test_killed_agent_readopts_its_running_workload_without_running_it_twice(htt
     marker = tmp_path / "runs.txt"
     agent.start()
     training = submit(
-        http, project, "survivor", f'echo started >> {marker}; sleep 4; echo finished', env={"MARKER": str(marker)}
+        http, project, "survivor", f"echo started >> {marker}; sleep 4; echo finished", env={"MARKER": str(marker)}
     )
     wait_for_phase(http, training["workloadId"], {"Running"})
 

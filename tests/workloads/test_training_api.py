@@ -20,7 +20,9 @@ def project():
 
 
 def post(api, body, **headers):
-    return api.post(URL, data=json.dumps(body) if not isinstance(body, str) else body, content_type="application/json", **headers)
+    return api.post(
+        URL, data=json.dumps(body) if not isinstance(body, str) else body, content_type="application/json", **headers
+    )
 
 
 def valid_request(project, **overrides):
@@ -84,7 +86,10 @@ def test_use_given_name_as_prefix_adds_a_suffix(api, project):
         (lambda b: b.update(name="Not A DNS Name"), "name"),
         (lambda b: b.update(name=7), "name"),
         (lambda b: b.update(clusterId="not-a-uuid"), "clusterId"),
-        (lambda b: b["spec"]["environmentVariables"].append({"name": "1BAD", "value": ""}), "spec.environmentVariables[1].name"),
+        (
+            lambda b: b["spec"]["environmentVariables"].append({"name": "1BAD", "value": ""}),
+            "spec.environmentVariables[1].name",
+        ),
         (lambda b: b.update(spec=[]), "spec"),
     ],
 )
@@ -95,7 +100,9 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(api, projec
     response = post(api, body)
 
     assert response.status_code == 400, response.content
-    assert response.json()["message"].startswith(f"{field}:") or f"; {field}:" in response.json()["message"], response.json()
+    assert response.json()["message"].startswith(f"{field}:") or f"; {field}:" in response.json()["message"], (
+        response.json()
+    )
     assert Workload.objects.count() == 0
 
 

@@ -52,12 +52,35 @@ class TrainingSpecSerializer(StrictSerializer):
     # The rest of Run:ai's training spec: part of the request shape, not acted on yet.
     accepted_fields = frozenset(
         {
-            "annotations", "autoDeletionTimeAfterCompletionSeconds", "backoffLimit", "category",
-            "completions", "createHomeDir", "exposedUrls", "imagePullPolicy", "imagePullSecrets",
-            "labels", "nodeAffinityRequired", "nodePools", "nodeType", "parallelism", "podAffinity",
-            "ports", "preemptibility", "priorityClass", "probes", "relatedUrls", "restartPolicy",
-            "security", "stdin", "storage", "terminateAfterPreemption", "terminationGracePeriodSeconds",
-            "tolerations", "tty", "workingDir",
+            "annotations",
+            "autoDeletionTimeAfterCompletionSeconds",
+            "backoffLimit",
+            "category",
+            "completions",
+            "createHomeDir",
+            "exposedUrls",
+            "imagePullPolicy",
+            "imagePullSecrets",
+            "labels",
+            "nodeAffinityRequired",
+            "nodePools",
+            "nodeType",
+            "parallelism",
+            "podAffinity",
+            "ports",
+            "preemptibility",
+            "priorityClass",
+            "probes",
+            "relatedUrls",
+            "restartPolicy",
+            "security",
+            "stdin",
+            "storage",
+            "terminateAfterPreemption",
+            "terminationGracePeriodSeconds",
+            "tolerations",
+            "tty",
+            "workingDir",
         }
     )
 
@@ -78,7 +101,11 @@ class TrainingCreationSerializer(StrictSerializer):
         return value
 
     def validate_projectId(self, value: str) -> Project:
-        project = Project.objects.select_related("cluster", "department").filter(pk=value).first() if value.isdigit() else None
+        project = (
+            Project.objects.select_related("cluster", "department").filter(pk=value).first()
+            if value.isdigit()
+            else None
+        )
         if project is None:
             raise serializers.ValidationError(f"Project {value!r} does not exist.")
         return project

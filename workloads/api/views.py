@@ -14,9 +14,7 @@ from workloads.api.serializers import PageSerializer, TrainingCreationSerializer
 from workloads.models import Workload, WorkloadType
 from workloads.representations import training_representation, workload_representation
 
-LIVE_WORKLOADS = Workload.objects.filter(deleted_at__isnull=True).select_related(
-    "project__department", "submitted_by"
-)
+LIVE_WORKLOADS = Workload.objects.filter(deleted_at__isnull=True).select_related("project__department", "submitted_by")
 
 
 def _page(request: Request) -> tuple[int, int]:
