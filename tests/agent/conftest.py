@@ -67,3 +67,12 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture
 def runtime(state_dir: Path) -> LocalRuntime:
     return LocalRuntime(state_dir)
+
+
+def run_to_end(state_dir: Path, spec: WorkloadSpec) -> None:
+    """Run ``spec`` to its end in ``state_dir``, as an earlier agent process would have."""
+    runtime = LocalRuntime(state_dir)
+    runtime.start(spec, "node-a", [])
+    wait_for(
+        lambda: runtime.poll()[spec.id].phase.is_terminal, what=f"workload {spec.id} to finish"
+    )

@@ -144,7 +144,8 @@ def test_a_workload_without_command_or_args_fails_with_a_reason(runtime: LocalRu
 def test_the_image_is_recorded_in_spec_json(runtime: LocalRuntime) -> None:
     runtime.start(make_spec(image="pytorch/pytorch:2.4"), "n", [])
 
-    assert read_json(runtime.workload_dir("w1") / "spec.json")["image"] == "pytorch/pytorch:2.4"  # type: ignore[index]
+    recorded = read_json(runtime.workload_dir("w1") / "spec.json") or {}
+    assert recorded["image"] == "pytorch/pytorch:2.4"
 
 
 def test_a_workload_is_never_started_twice(runtime: LocalRuntime) -> None:
