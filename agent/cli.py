@@ -93,9 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    inventory = discover_inventory(
-        args.node_name, args.simulated_gpus, args.simulated_gpu_memory_mib
-    )
+    inventory = discover_inventory(args.node_name, args.simulated_gpus, args.simulated_gpu_memory_mib)
     runtime = LocalRuntime(args.state_dir)
     url = connect_url(args.server, args.cluster_id)
     agent = Agent(

@@ -64,7 +64,7 @@ class Agent:
         for task in [stopper, *tasks]:
             task.cancel()
         results = await asyncio.gather(stopper, *tasks, return_exceptions=True)
-        for task, result in zip([stopper, *tasks], results):
+        for task, result in zip([stopper, *tasks], results, strict=True):
             if task in done and isinstance(result, Exception):
                 raise result
         log.info("agent stopped")
@@ -107,8 +107,7 @@ class Agent:
                 await session.run()
             except TransportRefused as exc:
                 log.error(
-                    "the control plane refused this agent (HTTP %d): check the cluster id and "
-                    "the token; retrying",
+                    "the control plane refused this agent (HTTP %d): check the cluster id and the token; retrying",
                     exc.status_code,
                 )
             except TransportError as exc:

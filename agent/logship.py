@@ -67,8 +67,7 @@ class LogShipper:
     def caught_up(self, workload_id: str) -> bool:
         """Whether every byte of the workload's streams has been handed out as chunks."""
         return all(
-            self.offset(workload_id, stream) >= self._runtime.log_size(workload_id, stream)
-            for stream in STREAMS
+            self.offset(workload_id, stream) >= self._runtime.log_size(workload_id, stream) for stream in STREAMS
         )
 
     def forget(self, workload_id: str) -> None:

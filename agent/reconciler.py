@@ -42,9 +42,7 @@ class Reconciler:
         # Until a full desired state arrives, nothing the runtime has is unwanted: a restarted
         # agent must not stop everything because it has not heard from the control plane yet.
         self.desired_known = False
-        self._devices: dict[str, GpuDevice] = {
-            gpu.uuid: gpu for node in inventory.nodes for gpu in node.gpus
-        }
+        self._devices: dict[str, GpuDevice] = {gpu.uuid: gpu for node in inventory.nodes for gpu in node.gpus}
         self._pending: dict[str, str] = {}
         self._start_failures: dict[str, str] = {}
 
@@ -72,9 +70,7 @@ class Reconciler:
             actual = self.runtime.poll()
         statuses = dict(actual)
         for workload_id, reason in self._pending.items():
-            statuses[workload_id] = WorkloadStatus(
-                workload_id=workload_id, phase=WorkloadPhase.PENDING, message=reason
-            )
+            statuses[workload_id] = WorkloadStatus(workload_id=workload_id, phase=WorkloadPhase.PENDING, message=reason)
         for workload_id, reason in self._start_failures.items():
             if workload_id in self.desired and workload_id not in actual:
                 statuses[workload_id] = WorkloadStatus(
@@ -101,9 +97,7 @@ class Reconciler:
 
     def _start_placed(self, actual: dict[str, WorkloadStatus]) -> bool:
         self._start_failures = {
-            workload_id: reason
-            for workload_id, reason in self._start_failures.items()
-            if workload_id in self.desired
+            workload_id: reason for workload_id, reason in self._start_failures.items() if workload_id in self.desired
         }
         waiting = [
             spec
@@ -122,9 +116,7 @@ class Reconciler:
                 self._start_failures[workload_id] = f"could not start: {exc}"
         return bool(decisions.placements)
 
-    def _snapshot(
-        self, actual: dict[str, WorkloadStatus], waiting: list[WorkloadSpec]
-    ) -> ClusterSnapshot:
+    def _snapshot(self, actual: dict[str, WorkloadStatus], waiting: list[WorkloadSpec]) -> ClusterSnapshot:
         # A workload holds its devices until it has ended, stopping included.
         running = tuple(
             RunningAllocation(job_id=s.workload_id, node=s.node, devices=tuple(s.gpus))
@@ -132,8 +124,7 @@ class Reconciler:
             if not s.phase.is_terminal and s.node is not None
         )
         nodes = tuple(
-            NodeSnapshot(name=node.name, devices=tuple(gpu.uuid for gpu in node.gpus))
-            for node in self.inventory.nodes
+            NodeSnapshot(name=node.name, devices=tuple(gpu.uuid for gpu in node.gpus)) for node in self.inventory.nodes
         )
         pending = tuple(
             PendingJob(

@@ -182,9 +182,7 @@ class Session:
             self._acked = max(self._acked, message.ack_seq)
             log.debug("control plane acknowledged up to %d", message.ack_seq)
         elif isinstance(message, ErrorMessage):
-            log.warning(
-                "the control plane rejected message %s: %s", message.ref_seq, message.message
-            )
+            log.warning("the control plane rejected message %s: %s", message.ref_seq, message.message)
 
     def _welcome(self, message: WelcomeMessage) -> None:
         if self.welcomed.is_set():
@@ -200,9 +198,7 @@ class Session:
         try:
             await asyncio.wait_for(self.welcomed.wait(), self.welcome_timeout)
         except TimeoutError:
-            raise SessionError(
-                f"no welcome from the control plane within {self.welcome_timeout:g} s"
-            ) from None
+            raise SessionError(f"no welcome from the control plane within {self.welcome_timeout:g} s") from None
         while True:
             await asyncio.sleep(self.heartbeat_interval)
             await self._send(HeartbeatMessage())

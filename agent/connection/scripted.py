@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn, Union
+from typing import Any, NoReturn
 
 from pydantic import BaseModel
 
@@ -60,7 +60,7 @@ class Close:
         return "close"
 
 
-Step = Union[Expect, Deliver, Close]
+Step = Expect | Deliver | Close
 
 
 class ScriptMismatch(AssertionError):
@@ -168,4 +168,3 @@ class ScriptedTransport(Transport):
     async def _wait_for_change(self) -> None:
         self._changed.clear()
         await self._changed.wait()
-

@@ -90,9 +90,7 @@ def simulated_devices(node_name: str, count: int, memory_mib: int) -> list[GpuDe
     ]
 
 
-def discover_inventory(
-    node_name: str, simulated_gpus: int, simulated_memory_mib: int = 81920
-) -> Inventory:
+def discover_inventory(node_name: str, simulated_gpus: int, simulated_memory_mib: int = 81920) -> Inventory:
     """This host as one node: its real GPUs if NVML finds any, else ``simulated_gpus``
     simulated devices, else no GPUs."""
     report = discover_nvml()

@@ -20,8 +20,7 @@ class Session:
         for allocation in snapshot.running:
             held.setdefault(allocation.node, set()).update(allocation.devices)
         self._free: dict[str, list[str]] = {
-            node.name: [d for d in node.devices if d not in held[node.name]]
-            for node in snapshot.nodes
+            node.name: [d for d in node.devices if d not in held[node.name]] for node in snapshot.nodes
         }
         self._placements: dict[str, Placement] = {}
         self._reasons: dict[str, str] = {}

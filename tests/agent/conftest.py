@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ def make_spec(workload_id: str = "w1", command: str = "true", **fields: Any) -> 
         "name": f"name-{workload_id}",
         "project": "team-a",
         "command": command,
-        "submitted_at": datetime(2025, 1, 1, tzinfo=timezone.utc),
+        "submitted_at": datetime(2025, 1, 1, tzinfo=UTC),
     }
     values.update(fields)
     return WorkloadSpec(**values)
@@ -73,6 +73,4 @@ def run_to_end(state_dir: Path, spec: WorkloadSpec) -> None:
     """Run ``spec`` to its end in ``state_dir``, as an earlier agent process would have."""
     runtime = LocalRuntime(state_dir)
     runtime.start(spec, "node-a", [])
-    wait_for(
-        lambda: runtime.poll()[spec.id].phase.is_terminal, what=f"workload {spec.id} to finish"
-    )
+    wait_for(lambda: runtime.poll()[spec.id].phase.is_terminal, what=f"workload {spec.id} to finish")

@@ -8,10 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from agent.connection.scripted import Close, Deliver, Expect, ScriptedTransport
 from agent.protocol import AckMessage, DesiredStateMessage, WorkloadPhase, WorkloadSpec
 from tests.agent.agent_harness import RunningAgent, welcome
 from tests.agent.conftest import make_spec, run_to_end
+
+
+def wait_for_file(path: Path) -> str:
+    """Shell code that waits for ``path`` to appear, for 5 s at most (a failing test must not
+    leave a workload running)."""
+    return f"i=0; while [ ! -e {path} ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done"
 
 
 def desired(*specs: WorkloadSpec, full: bool = True, removed: list[str] | None = None) -> Deliver:
@@ -30,13 +37,11 @@ def status_is(workload_id: str, phase: WorkloadPhase, message: str | None = None
 
 
 def statuses_of(transport: ScriptedTransport, workload_id: str) -> list[Any]:
-    return [m.status for m in transport.sent_of_type("workload_status")
-            if m.status.workload_id == workload_id]
+    return [m.status for m in transport.sent_of_type("workload_status") if m.status.workload_id == workload_id]
 
 
 def chunks_of(transport: ScriptedTransport, workload_id: str, stream: str) -> list[Any]:
-    return [m for m in transport.sent_of_type("log_chunk")
-            if m.workload_id == workload_id and m.stream == stream]
+    return [m for m in transport.sent_of_type("log_chunk") if m.workload_id == workload_id and m.stream == stream]
 
 
 def play(state_dir: Path, *transports: ScriptedTransport, gpus: int = 0) -> None:
@@ -72,12 +77,14 @@ def test_hello_carries_the_inventory_and_the_full_actual_state(state_dir: Path) 
 def test_a_full_desired_state_starts_a_workload_and_ships_its_logs_before_its_final_status(
     state_dir: Path,
 ) -> None:
-    transport = ScriptedTransport([
-        Expect("hello"),
-        Deliver(welcome()),
-        desired(make_spec("w1", command="echo hello; echo oops >&2")),
-        status_is("w1", WorkloadPhase.COMPLETED),
-    ])
+    transport = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            desired(make_spec("w1", command="echo hello; echo oops >&2")),
+            status_is("w1", WorkloadPhase.COMPLETED),
+        ]
+    )
 
     play(state_dir, transport)
 
@@ -87,8 +94,7 @@ def test_a_full_desired_state_starts_a_workload_and_ships_its_logs_before_its_fi
     assert [(c.offset, c.size, c.data) for c in stdout] == [(0, 6, "hello\n")]
     assert [(c.offset, c.size, c.data) for c in stderr] == [(0, 5, "oops\n")]
     last_chunk = max(transport.sent.index(c) for c in stdout + stderr)
-    final_message = next(m for m in transport.sent_of_type("workload_status")
-                         if m.status.phase.is_terminal)
+    final_message = next(m for m in transport.sent_of_type("workload_status") if m.status.phase.is_terminal)
     assert last_chunk < transport.sent.index(final_message)
     assert [m.seq for m in transport.sent] == list(range(1, len(transport.sent) + 1))
 
@@ -96,18 +102,20 @@ def test_a_full_desired_state_starts_a_workload_and_ships_its_logs_before_its_fi
 def test_a_workload_that_does_not_fit_is_pending_with_the_schedulers_reason(
     state_dir: Path,
 ) -> None:
-    transport = ScriptedTransport([
-        Expect("hello"),
-        Deliver(welcome()),
-        desired(
-            make_spec("first", command="sleep 0.5", gpu_devices=1),
-            make_spec("second", command="true", gpu_devices=1, priority=10),
-            make_spec("huge", command="true", gpu_devices=2),
-        ),
-        status_is("huge", WorkloadPhase.PENDING, "requests 2 GPUs but the largest node has 1"),
-        status_is("first", WorkloadPhase.COMPLETED),
-        status_is("second", WorkloadPhase.COMPLETED),
-    ])
+    transport = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            desired(
+                make_spec("first", command="sleep 0.5", gpu_devices=1),
+                make_spec("second", command="true", gpu_devices=1, priority=10),
+                make_spec("huge", command="true", gpu_devices=2),
+            ),
+            status_is("huge", WorkloadPhase.PENDING, "requests 2 GPUs but the largest node has 1"),
+            status_is("first", WorkloadPhase.COMPLETED),
+            status_is("second", WorkloadPhase.COMPLETED),
+        ]
+    )
 
     play(state_dir, transport, gpus=1)
 
@@ -125,13 +133,15 @@ def test_a_finished_workload_is_never_started_again(state_dir: Path, tmp_path: P
     runs = tmp_path / "runs.txt"
     spec = make_spec("w1", command=f"echo ran >> {runs}")
     run_to_end(state_dir, spec)
-    transport = ScriptedTransport([
-        Expect("hello", lambda m: [w.phase for w in m.workloads] == [WorkloadPhase.COMPLETED]),
-        Deliver(welcome()),
-        desired(spec),  # the control plane has not heard the final status yet
-        Expect("heartbeat"),
-        Expect("heartbeat"),
-    ])
+    transport = ScriptedTransport(
+        [
+            Expect("hello", lambda m: [w.phase for w in m.workloads] == [WorkloadPhase.COMPLETED]),
+            Deliver(welcome()),
+            desired(spec),  # the control plane has not heard the final status yet
+            Expect("heartbeat"),
+            Expect("heartbeat"),
+        ]
+    )
 
     play(state_dir, transport)
 
@@ -141,12 +151,14 @@ def test_a_finished_workload_is_never_started_again(state_dir: Path, tmp_path: P
 
 def test_logs_resume_from_the_welcome_offsets(state_dir: Path) -> None:
     run_to_end(state_dir, make_spec("w1", command="printf 'first\\nsecond\\n'; echo oops >&2"))
-    transport = ScriptedTransport([
-        Expect("hello"),
-        Deliver(welcome(log_offsets={"w1": {"stdout": 6}})),
-        Expect("log_chunk", lambda m: m.stream == "stdout"),
-        Expect("heartbeat"),
-    ])
+    transport = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome(log_offsets={"w1": {"stdout": 6}})),
+            Expect("log_chunk", lambda m: m.stream == "stdout"),
+            Expect("heartbeat"),
+        ]
+    )
 
     play(state_dir, transport)
 
@@ -158,22 +170,24 @@ def test_the_agent_reconnects_and_resumes_logs_where_the_control_plane_left_off(
     state_dir: Path, tmp_path: Path
 ) -> None:
     go_on = tmp_path / "go-on"
-    spec = make_spec(
-        "w1", command=f"echo one; while [ ! -e {go_on} ]; do sleep 0.05; done; echo two"
+    spec = make_spec("w1", command=f"echo one; {wait_for_file(go_on)}; echo two")
+    first = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            desired(spec),
+            Expect("log_chunk", lambda m: m.data == "one\n"),
+            Close(),
+        ]
     )
-    first = ScriptedTransport([
-        Expect("hello"),
-        Deliver(welcome()),
-        desired(spec),
-        Expect("log_chunk", lambda m: m.data == "one\n"),
-        Close(),
-    ])
-    second = ScriptedTransport([
-        Expect("hello", lambda m: [w.workload_id for w in m.workloads] == ["w1"]),
-        Deliver(welcome(log_offsets={"w1": {"stdout": 4}})),
-        desired(spec),
-        status_is("w1", WorkloadPhase.COMPLETED),
-    ])
+    second = ScriptedTransport(
+        [
+            Expect("hello", lambda m: [w.workload_id for w in m.workloads] == ["w1"]),
+            Deliver(welcome(log_offsets={"w1": {"stdout": 4}})),
+            desired(spec),
+            status_is("w1", WorkloadPhase.COMPLETED),
+        ]
+    )
 
     async def scenario() -> None:
         async with RunningAgent(state_dir, [first, second]):
@@ -190,33 +204,35 @@ def test_the_agent_reconnects_and_resumes_logs_where_the_control_plane_left_off(
 def test_a_malformed_control_message_gets_an_error_and_the_session_goes_on(
     state_dir: Path,
 ) -> None:
-    transport = ScriptedTransport([
-        Expect("hello"),
-        Deliver(welcome()),
-        Deliver('{"v": 1, "type": "desired_state", "seq": 7, "full": "perhaps"}'),
-        Expect("error", lambda m: m.ref_seq == 7 and "full" in m.message, "names the field"),
-        Deliver("this is not json"),
-        Expect("error", lambda m: m.ref_seq is None and "JSON" in m.message),
-        desired(make_spec("w1", command="true")),
-        status_is("w1", WorkloadPhase.COMPLETED),
-    ])
+    transport = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            Deliver('{"v": 1, "type": "desired_state", "seq": 7, "full": "perhaps"}'),
+            Expect("error", lambda m: m.ref_seq == 7 and "full" in m.message, "names the field"),
+            Deliver("this is not json"),
+            Expect("error", lambda m: m.ref_seq is None and "JSON" in m.message),
+            desired(make_spec("w1", command="true")),
+            status_is("w1", WorkloadPhase.COMPLETED),
+        ]
+    )
 
     play(state_dir, transport)
 
 
-def test_a_workload_removed_from_the_desired_state_is_stopped(
-    state_dir: Path, tmp_path: Path
-) -> None:
+def test_a_workload_removed_from_the_desired_state_is_stopped(state_dir: Path, tmp_path: Path) -> None:
     ready = tmp_path / "ready"
     spec = make_spec("w1", command=f"touch {ready}; sleep 2")
-    transport = ScriptedTransport([
-        Expect("hello"),
-        Deliver(welcome()),
-        desired(spec),
-        status_is("w1", WorkloadPhase.RUNNING),
-        desired(full=False, removed=["w1"]),
-        status_is("w1", WorkloadPhase.STOPPED),
-    ])
+    transport = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            desired(spec),
+            status_is("w1", WorkloadPhase.RUNNING),
+            desired(full=False, removed=["w1"]),
+            status_is("w1", WorkloadPhase.STOPPED),
+        ]
+    )
 
     play(state_dir, transport)
 
@@ -225,38 +241,42 @@ def test_a_workload_removed_from_the_desired_state_is_stopped(
 
 
 def test_a_workload_absent_from_a_new_full_desired_state_is_stopped(state_dir: Path) -> None:
-    transport = ScriptedTransport([
-        Expect("hello"),
-        Deliver(welcome()),
-        desired(make_spec("w1", command="sleep 2"), make_spec("w2", command="sleep 2")),
-        status_is("w1", WorkloadPhase.RUNNING),
-        desired(make_spec("w1", command="sleep 2")),
-        status_is("w2", WorkloadPhase.STOPPED),
-        desired(),
-        status_is("w1", WorkloadPhase.STOPPED),
-    ])
+    transport = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            desired(make_spec("w1", command="sleep 2"), make_spec("w2", command="sleep 2")),
+            status_is("w1", WorkloadPhase.RUNNING),
+            desired(make_spec("w1", command="sleep 2")),
+            status_is("w2", WorkloadPhase.STOPPED),
+            desired(),
+            status_is("w1", WorkloadPhase.STOPPED),
+        ]
+    )
 
     play(state_dir, transport)
 
 
-def test_nothing_is_stopped_before_the_control_plane_says_what_it_wants(
-    state_dir: Path, tmp_path: Path
-) -> None:
+def test_nothing_is_stopped_before_the_control_plane_says_what_it_wants(state_dir: Path, tmp_path: Path) -> None:
     ready = tmp_path / "ready"
-    first = ScriptedTransport([
-        Expect("hello"),
-        Deliver(welcome()),
-        desired(make_spec("w1", command=f"touch {ready}; sleep 1")),
-        status_is("w1", WorkloadPhase.RUNNING),
-    ])
+    first = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            desired(make_spec("w1", command=f"touch {ready}; sleep 1")),
+            status_is("w1", WorkloadPhase.RUNNING),
+        ]
+    )
     play(state_dir, first)
     # A new agent process: the control plane welcomes it but has not sent a desired state yet.
-    second = ScriptedTransport([
-        Expect("hello", lambda m: m.workloads[0].phase == WorkloadPhase.RUNNING),
-        Deliver(welcome()),
-        Expect("heartbeat"),
-        Expect("heartbeat"),
-    ])
+    second = ScriptedTransport(
+        [
+            Expect("hello", lambda m: m.workloads[0].phase == WorkloadPhase.RUNNING),
+            Deliver(welcome()),
+            Expect("heartbeat"),
+            Expect("heartbeat"),
+        ]
+    )
 
     play(state_dir, second)
 
@@ -267,29 +287,33 @@ def test_a_finished_workload_is_forgotten_once_acknowledged_and_no_longer_desire
     state_dir: Path,
 ) -> None:
     record = state_dir / "workloads" / "w1"
-    transport = ScriptedTransport([
-        Expect("hello"),
-        Deliver(welcome()),
-        desired(make_spec("w1", command="echo bye")),
-        status_is("w1", WorkloadPhase.COMPLETED),
-        Expect("heartbeat"),
-        desired(),  # no longer wanted, but nothing acknowledged yet: keep the record
-        Expect("heartbeat"),
-        Expect("heartbeat"),
-    ])
+    transport = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            desired(make_spec("w1", command="echo bye")),
+            status_is("w1", WorkloadPhase.COMPLETED),
+            Expect("heartbeat"),
+            desired(),  # no longer wanted, but nothing acknowledged yet: keep the record
+            Expect("heartbeat"),
+            Expect("heartbeat"),
+        ]
+    )
     play(state_dir, transport)
     assert record.exists()
 
     # On the next connection the record is in hello; the ack covers everything sent so far.
-    again = ScriptedTransport([
-        Expect("hello", lambda m: [w.workload_id for w in m.workloads] == ["w1"]),
-        Deliver(welcome(log_offsets={"w1": {"stdout": 4}})),
-        Expect("heartbeat"),
-        Deliver(AckMessage(ack_seq=2)),
-        desired(),
-        Expect("heartbeat"),
-        Expect("heartbeat"),
-    ])
+    again = ScriptedTransport(
+        [
+            Expect("hello", lambda m: [w.workload_id for w in m.workloads] == ["w1"]),
+            Deliver(welcome(log_offsets={"w1": {"stdout": 4}})),
+            Expect("heartbeat"),
+            Deliver(AckMessage(ack_seq=2)),
+            desired(),
+            Expect("heartbeat"),
+            Expect("heartbeat"),
+        ]
+    )
     play(state_dir, again)
 
     assert not record.exists()
@@ -298,24 +322,24 @@ def test_a_finished_workload_is_forgotten_once_acknowledged_and_no_longer_desire
 def test_a_finished_workload_still_desired_is_kept_even_when_acknowledged(
     state_dir: Path,
 ) -> None:
-    transport = ScriptedTransport([
-        Expect("hello"),
-        Deliver(welcome()),
-        desired(make_spec("w1", command="true")),
-        status_is("w1", WorkloadPhase.COMPLETED),
-        Deliver(AckMessage(ack_seq=1000)),
-        Expect("heartbeat"),
-        Expect("heartbeat"),
-    ])
+    transport = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            desired(make_spec("w1", command="true")),
+            status_is("w1", WorkloadPhase.COMPLETED),
+            Deliver(AckMessage(ack_seq=1000)),
+            Expect("heartbeat"),
+            Expect("heartbeat"),
+        ]
+    )
 
     play(state_dir, transport)
 
     assert (state_dir / "workloads" / "w1").exists()
 
 
-def test_a_refused_agent_logs_it_and_keeps_retrying(
-    state_dir: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_refused_agent_logs_it_and_keeps_retrying(state_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
     refused = ScriptedTransport([], refuse_with=403)
     accepted = ScriptedTransport([Expect("hello"), Deliver(welcome()), Expect("heartbeat")])
 
@@ -325,28 +349,29 @@ def test_a_refused_agent_logs_it_and_keeps_retrying(
     assert "refused this agent (HTTP 403)" in caplog.text
 
 
-def test_while_disconnected_the_agent_keeps_scheduling_what_it_knows(
-    state_dir: Path, tmp_path: Path
-) -> None:
+def test_while_disconnected_the_agent_keeps_scheduling_what_it_knows(state_dir: Path, tmp_path: Path) -> None:
     go_on = tmp_path / "go-on"
-    first = ScriptedTransport([
-        Expect("hello"),
-        Deliver(welcome()),
-        desired(
-            make_spec("a", command=f"while [ ! -e {go_on} ]; do sleep 0.05; done", gpu_devices=1),
-            make_spec("b", command="true", gpu_devices=1, priority=10),
-        ),
-        status_is("b", WorkloadPhase.PENDING),
-        Close(),
-    ])
+    first = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            desired(
+                make_spec("a", command=f"{wait_for_file(go_on)}", gpu_devices=1),
+                make_spec("b", command="true", gpu_devices=1, priority=10),
+            ),
+            status_is("b", WorkloadPhase.PENDING),
+            Close(),
+        ]
+    )
 
     async def scenario() -> None:
         async with RunningAgent(state_dir, [first], simulated_gpus=1) as running:
             await first.wait_done()
             go_on.touch()  # the control plane is gone from here on
-            while not all(
-                s.phase == WorkloadPhase.COMPLETED for s in running.runtime.poll().values()
-            ) or len(running.runtime.known()) < 2:
+            while (
+                not all(s.phase == WorkloadPhase.COMPLETED for s in running.runtime.poll().values())
+                or len(running.runtime.known()) < 2
+            ):
                 await asyncio.sleep(0.05)
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=15))

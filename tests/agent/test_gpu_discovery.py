@@ -27,9 +27,7 @@ class MockNvml:
         monkeypatch.setattr(pynvml, "nvmlDeviceGetHandleByIndex", lambda i: i)
         monkeypatch.setattr(pynvml, "nvmlDeviceGetUUID", lambda h: f"GPU-mock-{h}")
         monkeypatch.setattr(pynvml, "nvmlDeviceGetName", lambda h: b"NVIDIA H100 80GB HBM3")
-        monkeypatch.setattr(
-            pynvml, "nvmlDeviceGetMemoryInfo", lambda h: SimpleNamespace(total=80 * 1024**3)
-        )
+        monkeypatch.setattr(pynvml, "nvmlDeviceGetMemoryInfo", lambda h: SimpleNamespace(total=80 * 1024**3))
 
     def _shutdown(self) -> None:
         self.shut_down = True

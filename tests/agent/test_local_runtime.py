@@ -86,9 +86,7 @@ def test_cuda_visible_devices_lists_the_indices_of_simulated_gpus(runtime: Local
     assert output(runtime) == "1,3\n"
 
 
-def test_cuda_visible_devices_is_empty_without_gpus(
-    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cuda_visible_devices_is_empty_without_gpus(runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")  # The agent's own value must not leak.
     runtime.start(make_spec(command='echo "[${CUDA_VISIBLE_DEVICES-unset}]"'), "n", [])
 
@@ -155,9 +153,7 @@ def test_a_workload_is_never_started_twice(runtime: LocalRuntime) -> None:
         runtime.start(make_spec(command="true"), "n", [])
 
 
-def test_a_new_runtime_re_adopts_a_running_workload_and_never_runs_it_again(
-    state_dir: Path, tmp_path: Path
-) -> None:
+def test_a_new_runtime_re_adopts_a_running_workload_and_never_runs_it_again(state_dir: Path, tmp_path: Path) -> None:
     runs = tmp_path / "runs.txt"
     first = LocalRuntime(state_dir)
     first.start(make_spec(command=f"echo started >> {runs}; sleep 1"), "n", [])
@@ -216,9 +212,7 @@ def test_a_reused_pid_is_not_mistaken_for_the_supervisor(state_dir: Path) -> Non
     assert (status.phase, status.message) == (WorkloadPhase.FAILED, LOST_REASON)
 
 
-def test_stop_ends_the_workload_with_sigterm_and_reports_stopped(
-    runtime: LocalRuntime, tmp_path: Path
-) -> None:
+def test_stop_ends_the_workload_with_sigterm_and_reports_stopped(runtime: LocalRuntime, tmp_path: Path) -> None:
     ready = tmp_path / "ready"
     runtime.start(make_spec(command=f"touch {ready}; sleep 2"), "n", [])
     wait_for(ready.exists, what="the command to run")
@@ -244,9 +238,7 @@ def test_stop_kills_a_workload_that_ignores_sigterm_after_the_grace_period(
     assert (status.phase, status.exit_code) == (WorkloadPhase.STOPPED, -signal.SIGKILL)
 
 
-def test_a_stop_right_after_start_is_honoured(
-    runtime: LocalRuntime, tmp_path: Path
-) -> None:
+def test_a_stop_right_after_start_is_honoured(runtime: LocalRuntime, tmp_path: Path) -> None:
     runs = tmp_path / "runs.txt"
     runtime.start(make_spec(command=f"trap '' TERM; echo ran >> {runs}; sleep 2"), "n", [])
 

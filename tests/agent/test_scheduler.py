@@ -78,9 +78,7 @@ def test_equal_priority_and_time_are_ordered_by_id() -> None:
 
 
 def test_a_job_that_does_not_fit_does_not_block_smaller_ones_after_it() -> None:
-    snapshot = ClusterSnapshot(
-        nodes=(node("a", 4, used=2),), pending=(job("big", 3, priority=100), job("small", 1))
-    )
+    snapshot = ClusterSnapshot(nodes=(node("a", 4, used=2),), pending=(job("big", 3, priority=100), job("small", 1)))
 
     decisions = schedule(snapshot)
 
@@ -91,15 +89,11 @@ def test_a_job_that_does_not_fit_does_not_block_smaller_ones_after_it() -> None:
 def test_pending_reason_says_how_many_are_free_on_the_node() -> None:
     snapshot = ClusterSnapshot(nodes=(node("host-a", 4, used=3),), pending=(job("j", 2),))
 
-    assert schedule(snapshot).pending_reasons == {
-        "j": "waiting for 2 GPUs: 1 of 4 free on node host-a"
-    }
+    assert schedule(snapshot).pending_reasons == {"j": "waiting for 2 GPUs: 1 of 4 free on node host-a"}
 
 
 def test_pending_reason_lists_every_node_when_there_are_several() -> None:
-    snapshot = ClusterSnapshot(
-        nodes=(node("a", 2, used=2), node("b", 4, used=3)), pending=(job("j", 1 + 1),)
-    )
+    snapshot = ClusterSnapshot(nodes=(node("a", 2, used=2), node("b", 4, used=3)), pending=(job("j", 1 + 1),))
 
     assert schedule(snapshot).pending_reasons["j"] == (
         "waiting for 2 GPUs: 0 of 2 free on node a, 1 of 4 free on node b"
@@ -115,9 +109,7 @@ def test_pending_reason_for_a_single_gpu_is_singular() -> None:
 def test_a_job_larger_than_every_node_says_so() -> None:
     snapshot = ClusterSnapshot(nodes=(node("a", 4), node("b", 2)), pending=(job("huge", 8),))
 
-    assert schedule(snapshot).pending_reasons == {
-        "huge": "requests 8 GPUs but the largest node has 4"
-    }
+    assert schedule(snapshot).pending_reasons == {"huge": "requests 8 GPUs but the largest node has 4"}
 
 
 def test_without_nodes_every_job_waits_with_a_reason() -> None:
@@ -139,9 +131,7 @@ def test_placements_made_earlier_in_the_cycle_count_against_later_jobs() -> None
         "three": Placement("a", ("a-gpu0",)),
         "one": Placement("b", ("b-gpu0", "b-gpu1")),
     }
-    assert decisions.pending_reasons == {
-        "two": "waiting for 2 GPUs: 1 of 2 free on node a, 0 of 2 free on node b"
-    }
+    assert decisions.pending_reasons == {"two": "waiting for 2 GPUs: 1 of 2 free on node a, 0 of 2 free on node b"}
 
 
 def test_the_same_snapshot_always_gives_the_same_decisions() -> None:

@@ -16,7 +16,8 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import agent
@@ -108,7 +109,7 @@ class LocalRuntime(Runtime):
             {
                 "pid": child.pid,
                 "start_time": process_start_time(child.pid),
-                "started_at": datetime.now(timezone.utc).isoformat(),
+                "started_at": datetime.now(UTC).isoformat(),
             },
         )
         log.info("started workload %s (supervisor pid %d)", spec.id, child.pid)
@@ -121,7 +122,7 @@ class LocalRuntime(Runtime):
             workload.stop,
             {
                 "grace_seconds": grace_seconds,
-                "requested_at": datetime.now(timezone.utc).isoformat(),
+                "requested_at": datetime.now(UTC).isoformat(),
             },
         )
         if self._supervisor_alive(workload_id):
@@ -140,8 +141,8 @@ class LocalRuntime(Runtime):
                 continue
             status = read_status(
                 workload,
-                alive=lambda: self._supervisor_alive(workload_id),
-                gone_reason=lambda: self._gone_reason(workload_id),
+                alive=partial(self._supervisor_alive, workload_id),
+                gone_reason=partial(self._gone_reason, workload_id),
             )
             if status.phase.is_terminal:
                 self._final[workload_id] = status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,7 @@ def describe_exit(code: int) -> str:
         return f"killed by signal {-code}"
 
 
-def read_status(
-    workload: WorkloadDir, alive: Callable[[], bool], gone_reason: Callable[[], str]
-) -> WorkloadStatus:
+def read_status(workload: WorkloadDir, alive: Callable[[], bool], gone_reason: Callable[[], str]) -> WorkloadStatus:
     """The workload's status. ``alive`` says whether its supervisor still runs; when it does not
     and there is no exit status, the outcome is recorded as a failure with ``gone_reason()`` so it
     never changes again."""
@@ -57,9 +55,7 @@ def read_status(
     )
 
 
-def _final_status(
-    workload: WorkloadDir, stopping: bool, common: dict[str, Any]
-) -> WorkloadStatus | None:
+def _final_status(workload: WorkloadDir, stopping: bool, common: dict[str, Any]) -> WorkloadStatus | None:
     code = workload.read_exit_code()
     if code is not None:
         finished_at = _mtime(workload.exit_code)
@@ -69,21 +65,17 @@ def _final_status(
             phase, message = WorkloadPhase.COMPLETED, ""
         else:
             phase, message = WorkloadPhase.FAILED, describe_exit(code)
-        return WorkloadStatus(
-            phase=phase, message=message, exit_code=code, finished_at=finished_at, **common
-        )
+        return WorkloadStatus(phase=phase, message=message, exit_code=code, finished_at=finished_at, **common)
     failure = workload.read_failure()
     if failure is not None:
         phase = WorkloadPhase.STOPPED if stopping else WorkloadPhase.FAILED
-        return WorkloadStatus(
-            phase=phase, message=failure, finished_at=_mtime(workload.failure), **common
-        )
+        return WorkloadStatus(phase=phase, message=failure, finished_at=_mtime(workload.failure), **common)
     return None
 
 
 def _mtime(path: Path) -> datetime | None:
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     except OSError:
         return None
 

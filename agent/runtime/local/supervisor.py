@@ -32,9 +32,7 @@ def command_line(command: str, args: str) -> str:
     return command or args
 
 
-def child_environment(
-    base: Mapping[str, str], spec: Mapping[str, Any], placement: Mapping[str, Any]
-) -> dict[str, str]:
+def child_environment(base: Mapping[str, str], spec: Mapping[str, Any], placement: Mapping[str, Any]) -> dict[str, str]:
     """The command's environment: ``base`` (the agent's), the spec's env, then what Tessera
     sets itself, which wins: the visible devices and the workload's identity."""
     env = dict(base)
