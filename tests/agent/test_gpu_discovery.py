@@ -8,7 +8,7 @@ from typing import Any
 import pynvml
 import pytest
 
-from agent.gpu import discover_inventory
+from agent.gpu import discover_inventory, discover_nvml
 
 
 class MockNvml:
@@ -97,3 +97,16 @@ def test_without_nvml_simulated_devices_are_declared_and_labelled() -> None:
         (0, "SIM-GPU-host-a-0", "Simulated GPU", 40960, True),
         (1, "SIM-GPU-host-a-1", "Simulated GPU", 40960, True),
     ]
+
+
+@pytest.mark.gpu
+def test_real_gpus_are_discovered_where_nvml_sees_them() -> None:
+    if discover_nvml() is None:
+        pytest.skip("no GPU visible to NVML on this machine")
+
+    (node,) = discover_inventory("host-a", simulated_gpus=2).nodes
+
+    assert node.gpus and not node.simulated
+    assert all(g.uuid.startswith(("GPU-", "MIG-")) and g.memory_mib > 0 for g in node.gpus)
+    assert [g.index for g in node.gpus] == list(range(len(node.gpus)))
+    assert node.driver_version and node.cuda_version

@@ -43,6 +43,14 @@ def test_a_command_completes_with_stdout_and_stderr_captured(runtime: LocalRunti
     assert output(runtime, stream="stderr") == "err\n"
 
 
+def test_a_finished_supervisor_is_reaped_not_left_a_zombie(runtime: LocalRuntime) -> None:
+    runtime.start(make_spec(command="true"), "n", [])
+    finished(runtime)
+    pid = (read_json(runtime.workload_dir("w1") / "supervisor.json") or {})["pid"]
+
+    wait_for(lambda: runtime.poll() and not Path(f"/proc/{pid}").exists(), what="the reaping")
+
+
 def test_a_failing_command_is_failed_with_its_exit_code(runtime: LocalRuntime) -> None:
     runtime.start(make_spec(command="exit 3"), "node-a", [])
 

@@ -56,6 +56,8 @@ class LocalRuntime(Runtime):
         self.root.mkdir(parents=True, exist_ok=True)
         self._dirs: dict[str, WorkloadDir] = {}
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        # Supervisors of finished workloads that have not exited yet: reaped on later polls.
+        self._exiting: list[subprocess.Popen[bytes]] = []
         self._final: dict[str, WorkloadStatus] = {}
         for path in sorted(self.root.iterdir()):
             if path.is_dir() and _SAFE_ID.fullmatch(path.name):
@@ -134,6 +136,7 @@ class LocalRuntime(Runtime):
             log.info("stopping workload %s (grace %.1f s)", workload_id, grace_seconds)
 
     def poll(self) -> dict[str, WorkloadStatus]:
+        self._exiting = [child for child in self._exiting if child.poll() is None]
         statuses: dict[str, WorkloadStatus] = {}
         for workload_id, workload in self._dirs.items():
             if workload_id in self._final:
@@ -146,7 +149,9 @@ class LocalRuntime(Runtime):
             )
             if status.phase.is_terminal:
                 self._final[workload_id] = status
-                self._children.pop(workload_id, None)
+                child = self._children.pop(workload_id, None)
+                if child is not None and child.poll() is None:
+                    self._exiting.append(child)
             statuses[workload_id] = status
         return statuses
 
