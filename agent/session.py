@@ -130,10 +130,13 @@ class Session:
             return  # Pending reasons may be stale until the control plane says what it wants.
         for workload_id in [w for w in self._reported if w not in statuses]:
             del self._reported[workload_id]
+        known = self.runtime.known()
         for workload_id, status in statuses.items():
             previous = self._reported.get(workload_id)
             if previous is not None and _reportable(previous) == _reportable(status):
                 continue
+            if workload_id not in known and workload_id not in self.reconciler.desired:
+                continue  # not started, and a desired state that came meanwhile dropped it
             if status.phase.is_terminal and not logs.caught_up(workload_id):
                 continue
             self._last_seq[workload_id] = await self._send(WorkloadStatusMessage(status=status))

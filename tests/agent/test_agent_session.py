@@ -375,3 +375,26 @@ def test_while_disconnected_the_agent_keeps_scheduling_what_it_knows(state_dir: 
                 await asyncio.sleep(0.05)
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=15))
+
+
+def test_a_pending_workload_removed_from_the_desired_state_never_starts(state_dir: Path) -> None:
+    transport = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            desired(
+                make_spec("a", command="sleep 0.3", gpu_devices=1),
+                make_spec("b", command="true", gpu_devices=1, priority=10),
+            ),
+            status_is("b", WorkloadPhase.PENDING),
+            desired(full=False, removed=["b"]),
+            status_is("a", WorkloadPhase.COMPLETED),
+            Expect("heartbeat"),
+            Expect("heartbeat"),
+        ]
+    )
+
+    play(state_dir, transport, gpus=1)
+
+    assert not (state_dir / "workloads" / "b").exists()
+    assert [s.phase for s in statuses_of(transport, "b")] == [WorkloadPhase.PENDING]
