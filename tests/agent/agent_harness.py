@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from agent.connection.scripted import ScriptedTransport
+from agent.connection.scripted import Deliver, Expect, ScriptedTransport
 from agent.connection.transport import Transport
 from agent.core import Agent, AgentConfig
 from agent.gpu.discovery import discover_inventory
-from agent.protocol import WelcomeMessage
+from agent.protocol import DesiredStateMessage, WelcomeMessage, WorkloadPhase, WorkloadSpec
 from agent.runtime.local.runtime import LocalRuntime
 
 FAST = AgentConfig(
@@ -67,3 +68,43 @@ class RunningAgent:
         self._stop.set()
         assert self._task is not None
         await asyncio.wait_for(self._task, timeout=5)
+
+
+def wait_for_file(path: Path) -> str:
+    """Shell code that waits for ``path`` to appear, for 5 s at most (a failing test must not
+    leave a workload running)."""
+    return f"i=0; while [ ! -e {path} ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done"
+
+
+def desired(*specs: WorkloadSpec, full: bool = True, removed: list[str] | None = None) -> Deliver:
+    return Deliver(DesiredStateMessage(full=full, workloads=list(specs), removed=removed or []))
+
+
+def status_is(workload_id: str, phase: WorkloadPhase, message: str | None = None) -> Expect:
+    def where(m: Any) -> bool:
+        return (
+            m.status.workload_id == workload_id
+            and m.status.phase == phase
+            and (message is None or m.status.message == message)
+        )
+
+    return Expect("workload_status", where, f"{workload_id} {phase.value} {message or ''}")
+
+
+def statuses_of(transport: ScriptedTransport, workload_id: str) -> list[Any]:
+    return [m.status for m in transport.sent_of_type("workload_status") if m.status.workload_id == workload_id]
+
+
+def chunks_of(transport: ScriptedTransport, workload_id: str, stream: str) -> list[Any]:
+    return [m for m in transport.sent_of_type("log_chunk") if m.workload_id == workload_id and m.stream == stream]
+
+
+def play(state_dir: Path, *transports: ScriptedTransport, gpus: int = 0) -> None:
+    """Run an agent until every transport's script has been played out."""
+
+    async def scenario() -> None:
+        async with RunningAgent(state_dir, transports, simulated_gpus=gpus):
+            for transport in transports:
+                await transport.wait_done(timeout=15)
+
+    asyncio.run(scenario())
