@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -23,7 +23,7 @@ class ProtocolError(ValueError):
     """A message that is not valid JSON or does not match the protocol."""
 
 
-class WorkloadPhase(str, enum.Enum):
+class WorkloadPhase(enum.StrEnum):
     """Run:ai's phase names for a workload's lifecycle."""
 
     PENDING = "Pending"
@@ -170,20 +170,13 @@ class ErrorMessage(_Envelope):
 
 
 AgentMessage = Annotated[
-    Union[
-        HelloMessage,
-        HeartbeatMessage,
-        WorkloadStatusMessage,
-        LogChunkMessage,
-        AckMessage,
-        ErrorMessage,
-    ],
+    HelloMessage | HeartbeatMessage | WorkloadStatusMessage | LogChunkMessage | AckMessage | ErrorMessage,
     Field(discriminator="type"),
 ]
 """Any message an agent may send."""
 
 ControlMessage = Annotated[
-    Union[WelcomeMessage, DesiredStateMessage, AckMessage, ErrorMessage],
+    WelcomeMessage | DesiredStateMessage | AckMessage | ErrorMessage,
     Field(discriminator="type"),
 ]
 """Any message the control plane may send."""
@@ -206,15 +199,12 @@ def parse_message(raw: str | bytes, sender: Literal["agent", "control"]) -> Any:
     if not isinstance(data, dict):
         raise ProtocolError("message must be a JSON object")
     if data.get("v") != PROTOCOL_VERSION:
-        raise ProtocolError(
-            f"unsupported protocol version {data.get('v')!r}; this end speaks {PROTOCOL_VERSION}"
-        )
+        raise ProtocolError(f"unsupported protocol version {data.get('v')!r}; this end speaks {PROTOCOL_VERSION}")
     try:
         return _ADAPTERS[sender].validate_python(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{_field_path(err['loc'], data.get('type')) or 'message'}: {err['msg']}"
-            for err in exc.errors()
+            f"{_field_path(err['loc'], data.get('type')) or 'message'}: {err['msg']}" for err in exc.errors()
         )
         raise ProtocolError(f"invalid {data.get('type', 'untyped')!s} message: {problems}") from None
 

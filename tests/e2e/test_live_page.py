@@ -60,3 +60,22 @@ def test_websocket_refuses_anonymous_browsers(live_server_process, transactional
         ):
             pass
     assert refused.value.response.status_code == 403
+
+
+def test_an_unknown_websocket_path_is_refused_not_an_error(live_server_process, transactional_db):
+    with pytest.raises(InvalidStatus) as refused:
+        with connect(f"{live_server_process.ws_url}/ws/nothing-here/", open_timeout=10):
+            pass
+    assert refused.value.response.status_code == 403
+
+
+def test_an_agent_with_a_wrong_token_is_refused_at_the_handshake(live_server_process, cluster):
+    cluster_obj = cluster[0]
+    with pytest.raises(InvalidStatus) as refused:
+        with connect(
+            f"{live_server_process.ws_url}/agent/v1/clusters/{cluster_obj.pk}/connect",
+            additional_headers={"Authorization": "Bearer wrong"},
+            open_timeout=10,
+        ):
+            pass
+    assert refused.value.response.status_code == 403
