@@ -35,7 +35,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        asyncio.run(self._serve(options))
+        try:
+            asyncio.run(self._serve(options))
+        except KeyboardInterrupt:
+            # uvicorn re-raises Ctrl-C once it has shut down; the agent is already stopped.
+            self.stdout.write("Tessera stopped.")
 
     async def _serve(self, options: dict[str, Any]) -> None:
         config = uvicorn.Config(
