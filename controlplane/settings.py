@@ -121,6 +121,7 @@ CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("TESSERA_CELERY_QUEUE", "tessera")
 
 # An agent that has not been heard from for this long is marked offline, with its nodes.
 TESSERA_HEARTBEAT_INTERVAL = float(os.environ.get("TESSERA_HEARTBEAT_INTERVAL", "5"))

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from clusters import services, tasks
 from clusters.models import Cluster, ClusterState, Node, NodeStatus
-from tests.conftest import REPO, process_env
+from tests.conftest import REPO, process_env, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,20 +41,55 @@ def test_beat_schedules_the_sweep():
     assert entry["task"] == tasks.mark_silent_clusters_offline.name
 
 
-@pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis: a real Celery worker needs a real broker")
+needs_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis: a real Celery worker needs a real broker")
+
+
+def celery(*args: str, queue: str, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "controlplane", *args, "--loglevel", "INFO"],
+        cwd=REPO,
+        env=process_env(TESSERA_CELERY_QUEUE=queue, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.terminate()
+    return process.communicate(timeout=20)[0].decode(errors="replace")
+
+
+@needs_redis
 def test_a_real_celery_worker_runs_the_sweep(tmp_path):
     connected_cluster("silent", seen_seconds_ago=settings.TESSERA_HEARTBEAT_TIMEOUT + 5)
-    queue = f"sweep-test-{tmp_path.name}"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "controlplane", "worker", "--pool", "solo", "--queues", queue,
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-        cwd=REPO, env=process_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    queue = f"sweep-test-{uuid.uuid4().hex[:8]}"
+    worker = celery(
+        "worker", "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", queue=queue
+    )
     try:
         result = tasks.mark_silent_clusters_offline.apply_async(queue=queue)
         assert result.get(timeout=60) == ["silent"]
     finally:
-        worker.terminate()
-        output = worker.communicate(timeout=20)[0].decode(errors="replace")
+        output = stop(worker)
     assert Cluster.objects.get(name="silent").state == ClusterState.DISCONNECTED
     assert "mark_silent_clusters_offline" in output
+
+
+@needs_redis
+def test_beat_and_a_worker_mark_a_silent_cluster_offline_on_their_own(tmp_path):
+    connected_cluster("silent", seen_seconds_ago=settings.TESSERA_HEARTBEAT_TIMEOUT + 5)
+    queue = f"sweep-test-{uuid.uuid4().hex[:8]}"
+    worker = celery(
+        "worker", "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", queue=queue
+    )
+    beat = celery("beat", "--schedule", str(tmp_path / "beat-schedule"), queue=queue, TESSERA_OFFLINE_SWEEP_SECONDS="1")
+    try:
+        wait_until(
+            lambda: Cluster.objects.get(name="silent").state == ClusterState.DISCONNECTED,
+            timeout=60,
+            what="beat to schedule the sweep and the worker to run it",
+        )
+    finally:
+        beat_output, worker_output = stop(beat), stop(worker)
+    assert "mark-silent-clusters-offline" in beat_output or "mark_silent_clusters_offline" in beat_output
+    assert "mark_silent_clusters_offline" in worker_output

@@ -7,7 +7,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, wait_until
 from tests.e2e.test_walking_skeleton import submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -48,7 +48,15 @@ def test_signed_in_page_receives_each_phase_over_the_websocket(http, cluster, ag
     assert phases[-1] == "Completed"
     page = browser.get("/workloads/")
     assert "watched" in page.text and 'src="/static/frontend/workloads.js"' in page.text
+    assert 'class="badge simulated"' in page.text  # the agent declared simulated GPUs
     assert browser.get("/static/frontend/workloads.js").status_code == 200
+    detail = wait_until(
+        lambda: (
+            (text := browser.get(f"/workloads/{training['workloadId']}/").text) and "watched\n</pre>" in text and text
+        ),
+        what="the detail page to show the stored stdout",
+    )
+    assert 'data-phase="Completed"' in detail
 
 
 def test_websocket_refuses_anonymous_browsers(live_server_process, transactional_db):
