@@ -5,8 +5,7 @@ import os
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +13,8 @@ import httpx
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from tests.polling import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "correct-horse-battery-staple"
@@ -40,18 +41,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 20, interval: float = 0.1, what: str = "") -> object:
-    """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
-        time.sleep(interval)
 
 
 def process_env(**extra: str) -> dict[str, str]:

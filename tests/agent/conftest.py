@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from agent.protocol import WorkloadSpec
 from agent.runtime.local.runtime import LocalRuntime
-
-T = TypeVar("T")
-
-
-def wait_for(predicate: Callable[[], T], timeout: float = 10.0, what: str = "") -> T:
-    """Poll ``predicate`` until it returns something truthy, and return that; fail after
-    ``timeout`` seconds saying ``what`` was awaited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(0.02)
+from tests.polling import wait_until
 
 
 def make_spec(workload_id: str = "w1", command: str = "true", **fields: Any) -> WorkloadSpec:
@@ -48,7 +33,7 @@ def stop_everything(state_dir: Path) -> None:
     for workload_id, status in runtime.poll().items():
         if not status.phase.is_terminal:
             runtime.stop(workload_id, grace_seconds=0)
-    wait_for(
+    wait_until(
         lambda: all(s.phase.is_terminal for s in runtime.poll().values()),
         what="leftover workloads to stop",
     )
@@ -73,4 +58,4 @@ def run_to_end(state_dir: Path, spec: WorkloadSpec) -> None:
     """Run ``spec`` to its end in ``state_dir``, as an earlier agent process would have."""
     runtime = LocalRuntime(state_dir)
     runtime.start(spec, "node-a", [])
-    wait_for(lambda: runtime.poll()[spec.id].phase.is_terminal, what=f"workload {spec.id} to finish")
+    wait_until(lambda: runtime.poll()[spec.id].phase.is_terminal, what=f"workload {spec.id} to finish")

@@ -12,12 +12,13 @@ from agent.protocol import GpuDevice, WorkloadPhase, WorkloadStatus
 from agent.runtime.base import UnknownWorkload, WorkloadExists
 from agent.runtime.local.layout import LOST_REASON, read_json, write_json
 from agent.runtime.local.runtime import LocalRuntime
-from tests.agent.conftest import make_spec, wait_for
+from tests.agent.conftest import make_spec
+from tests.polling import wait_until
 
 
 def finished(runtime: LocalRuntime, workload_id: str = "w1") -> WorkloadStatus:
     """Wait for the workload to end and return its final status."""
-    return wait_for(
+    return wait_until(
         lambda: (s := runtime.poll()[workload_id]).phase.is_terminal and s,
         what=f"workload {workload_id} to finish",
     )
@@ -48,7 +49,7 @@ def test_a_finished_supervisor_is_reaped_not_left_a_zombie(runtime: LocalRuntime
     finished(runtime)
     pid = (read_json(runtime.workload_dir("w1") / "supervisor.json") or {})["pid"]
 
-    wait_for(lambda: runtime.poll() and not Path(f"/proc/{pid}").exists(), what="the reaping")
+    wait_until(lambda: runtime.poll() and not Path(f"/proc/{pid}").exists(), what="the reaping")
 
 
 def test_a_failing_command_is_failed_with_its_exit_code(runtime: LocalRuntime) -> None:
@@ -165,7 +166,7 @@ def test_a_new_runtime_re_adopts_a_running_workload_and_never_runs_it_again(stat
     runs = tmp_path / "runs.txt"
     first = LocalRuntime(state_dir)
     first.start(make_spec(command=f"echo started >> {runs}; sleep 1"), "n", [])
-    wait_for(lambda: runs.exists(), what="the command to start")
+    wait_until(lambda: runs.exists(), what="the command to start")
     supervisor = read_json(first.workload_dir("w1") / "supervisor.json") or {}
     assert os.getsid(supervisor["pid"]) == supervisor["pid"]  # its own session: it outlives us
 
@@ -223,7 +224,7 @@ def test_a_reused_pid_is_not_mistaken_for_the_supervisor(state_dir: Path) -> Non
 def test_stop_ends_the_workload_with_sigterm_and_reports_stopped(runtime: LocalRuntime, tmp_path: Path) -> None:
     ready = tmp_path / "ready"
     runtime.start(make_spec(command=f"touch {ready}; sleep 2"), "n", [])
-    wait_for(ready.exists, what="the command to run")
+    wait_until(ready.exists, what="the command to run")
 
     runtime.stop("w1", grace_seconds=10)
 
@@ -238,7 +239,7 @@ def test_stop_kills_a_workload_that_ignores_sigterm_after_the_grace_period(
 ) -> None:
     ready = tmp_path / "ready"
     runtime.start(make_spec(command=f"trap '' TERM; touch {ready}; sleep 2"), "n", [])
-    wait_for(ready.exists, what="the command to ignore SIGTERM")
+    wait_until(ready.exists, what="the command to ignore SIGTERM")
 
     runtime.stop("w1", grace_seconds=0.3)
 
@@ -273,7 +274,7 @@ def test_only_a_finished_workload_can_be_forgotten(runtime: LocalRuntime, tmp_pa
     runtime.start(make_spec("done", command="true"), "n", [])
     runtime.start(make_spec("busy", command=f"touch {ready}; sleep 2"), "n", [])
     finished(runtime, "done")
-    wait_for(ready.exists, what="busy to run")
+    wait_until(ready.exists, what="busy to run")
 
     with pytest.raises(ValueError):
         runtime.forget("busy")
