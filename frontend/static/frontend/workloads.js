@@ -28,8 +28,8 @@ function render(w) {
   const phase = row.querySelector(".phase");
   phase.textContent = w.phase;
   phase.dataset.phase = w.phase;
-  const exit = w.exitCode === null || w.exitCode === undefined ? "" : ` (exit code ${w.exitCode})`;
-  row.querySelector(".message").textContent = (w.phaseMessage || "") + exit;
+  // The agent's message names the exit code of a failed workload.
+  row.querySelector(".message").textContent = w.phaseMessage || "";
 }
 
 let delay = 500;
