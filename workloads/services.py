@@ -152,6 +152,10 @@ def apply_status(cluster: Cluster, status: WorkloadStatus) -> bool:
         workload.save()
         representation = workload_representation(workload)
         transaction.on_commit(lambda: notify.broadcast_workload(representation))
+        if phase_changed and status.phase.is_terminal:
+            # No longer desired: the agent may now forget its record of the workload.
+            workload_id, cluster_id = str(workload.id), workload.cluster_id
+            transaction.on_commit(lambda: notify.push_desired_delta(cluster_id, [], [workload_id]))
     return True
 
 

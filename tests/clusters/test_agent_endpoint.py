@@ -172,6 +172,9 @@ def test_statuses_are_applied_once_and_a_finished_workload_stays_finished(regist
         ):
             await comm.send_to(text_data=text)
             assert (await receive(comm)).ack_seq == seq
+            if seq == 3:  # the first Completed: the workload leaves the desired state
+                removal = await receive(comm)
+                assert removal.type == "desired_state" and removal.removed == [wid]
         await comm.disconnect()
 
     run(scenario)

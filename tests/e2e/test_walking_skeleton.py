@@ -59,6 +59,9 @@ def test_training_runs_to_completion_with_its_output_stored(http, cluster, agent
     assert "hello from tessera" in stdout
     assert "devices=0,1" in stdout
     assert wait_until(lambda: "oops" in http.get(f"/api/v1/workloads/{training['workloadId']}/logs?stream=stderr").text)
+    # Once the final status and every log byte are acknowledged, the agent forgets the record.
+    record = agent.state_dir / "workloads" / training["workloadId"]
+    wait_until(lambda: not record.exists(), what="the agent to forget the finished workload")
     reasons = [e["reason"] for e in http.get(f"/api/v1/workloads/{training['workloadId']}/events").json()["events"]]
     assert reasons[0] == "Submitted" and "Running" in reasons and reasons[-1] == "Completed"
 
