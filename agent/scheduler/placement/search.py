@@ -1,0 +1,59 @@
+"""Choosing a policy by name and finding the best feasible placement of one pod."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from agent.scheduler.placement.capacity import candidates
+from agent.scheduler.placement.fgd import FragmentationGradient, Tessera
+from agent.scheduler.placement.fragmentation import DEFAULT_DISTRIBUTION, WorkloadClass, distribution
+from agent.scheduler.placement.model import NodeState, PodRequest
+from agent.scheduler.placement.policies import BestFit, BinPack, Policy, Spread
+
+POLICY_NAMES = ("binpack", "spread", "bestfit", "fgd", "tessera")
+"""Every name ``policy`` accepts."""
+
+
+def _classes(context: dict[str, Any]) -> Sequence[WorkloadClass]:
+    """The workload distribution from a policy's context: ``distribution`` (classes) or ``pods``
+    (requests to group), else the default."""
+    if context.get("distribution"):
+        return tuple(context["distribution"])
+    if context.get("pods") is not None:
+        return distribution(context["pods"], device_memory_mib=int(context.get("device_memory_mib", 0)))
+    return DEFAULT_DISTRIBUTION
+
+
+def policy(name: str = "binpack", **context: Any) -> Policy:
+    """The policy called ``name``. Fragmentation-aware policies ("fgd", "tessera") take the
+    workload distribution from ``distribution=`` (WorkloadClass list) or ``pods=`` (PodRequests)."""
+    if name == "binpack":
+        return BinPack()
+    if name == "spread":
+        return Spread()
+    if name == "bestfit":
+        return BestFit()
+    if name == "fgd":
+        return FragmentationGradient(_classes(context))
+    if name == "tessera":
+        return Tessera(_classes(context))
+    raise ValueError(f"unknown placement policy {name!r}; expected one of {', '.join(POLICY_NAMES)}")
+
+
+def best_placement(
+    nodes: Iterable[NodeState], pod: PodRequest, chosen: Policy
+) -> tuple[NodeState, tuple[int, ...]] | None:
+    """The feasible node with the highest score for ``pod`` and the devices to use there, or None.
+
+    Ties go to the earlier node in ``nodes`` (and, inside a node, to the tighter devices), so
+    the caller's order decides them and the result is deterministic.
+    """
+    best: tuple[NodeState, tuple[int, ...]] | None = None
+    best_score = float("-inf")
+    for node in nodes:
+        for devices in candidates(node, pod):
+            value = chosen.score(node, pod, devices)
+            if value > best_score:
+                best, best_score = (node, devices), value
+    return best
