@@ -23,6 +23,7 @@ from agent.scheduler.placement.fragmentation import (
     WorkloadClass,
     distribution,
 )
+from agent.scheduler.placement.index import NodeIndex
 from agent.scheduler.placement.model import MILLI, Device, NodeState, PodRequest
 from agent.scheduler.placement.policies import BestFit, BinPack, Policy, Spread
 from agent.scheduler.placement.search import POLICY_NAMES, best_placement, policy
@@ -36,6 +37,7 @@ __all__ = [
     "Device",
     "FragmentModel",
     "FragmentationGradient",
+    "NodeIndex",
     "NodeState",
     "PodRequest",
     "Policy",

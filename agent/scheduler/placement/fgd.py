@@ -8,16 +8,20 @@ partly used nodes filling up before fresh ones are opened.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from agent.scheduler.placement.capacity import device_need
 from agent.scheduler.placement.fragmentation import FragmentModel, WorkloadClass
-from agent.scheduler.placement.model import NodeState, PodRequest
+from agent.scheduler.placement.model import MILLI, NodeState, PodRequest
 from agent.scheduler.placement.policies import BestFit
 
 
 class FragmentationGradient:
-    """FGD: minus the increase of the node's expected fragment (count-weighted milli)."""
+    """FGD as its authors' simulator scores it: the decrease of the node's expected fragment (in
+    GPUs, probability-weighted) through a sigmoid, scaled to 0-100 and truncated to an integer, as
+    a Kubernetes score plugin must. The truncation makes near-equal placements tie, and ties go
+    to the caller's node order."""
 
     name = "fgd"
 
@@ -35,8 +39,9 @@ class FragmentationGradient:
         return self.model.fragment_after(node, taken, pod.cpu_milli) - before
 
     def score(self, node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> float:
-        """The smaller the fragment increase, the better."""
-        return float(-self.increase(node, pod, devices))
+        """The smaller the fragment increase, the better (0-100, integer steps)."""
+        decrease = -self.increase(node, pod, devices) / (self.model.total_count * MILLI)
+        return float(int(100.0 / (1.0 + math.exp(-decrease))))
 
 
 class Tessera(FragmentationGradient):

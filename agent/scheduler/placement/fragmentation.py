@@ -92,6 +92,8 @@ class FragmentModel:
         self._cpu_rank = [self.cpu_thresholds.index(c.cpu_milli) for c in self.classes]
         self._allowed: dict[str, list[bool]] = {}
         self._memo: dict[tuple[str, int, tuple[int, ...]], int] = {}
+        # id(node) -> (node, version, fragment): the fragment before a placement, per node state.
+        self._current: dict[int, tuple[NodeState, int, int]] = {}
 
     def cpu_level(self, cpu_free: int | None) -> int:
         """How many of the distribution's CPU requests fit in ``cpu_free`` (None: all of them)."""
@@ -127,8 +129,15 @@ class FragmentModel:
 
     def node_fragment(self, node: NodeState) -> int:
         """Count-weighted fragment of ``node`` as it is now."""
+        known = self._current.get(id(node))
+        if known is not None and known[0] is node and known[1] == node.version:
+            return known[2]
         frees = tuple(sorted(d.free_milli for d in node.devices if d.healthy))
-        return self.fragment(node.gpu_model, self.cpu_level(node.cpu_free_milli), frees)
+        value = self.fragment(node.gpu_model, self.cpu_level(node.cpu_free_milli), frees)
+        if len(self._current) >= self.memo_limit:
+            self._current.clear()
+        self._current[id(node)] = (node, node.version, value)
+        return value
 
     def fragment_after(self, node: NodeState, taken: dict[int, int], cpu_milli: int) -> int:
         """Count-weighted fragment of ``node`` after taking ``taken`` (device index -> milli) and

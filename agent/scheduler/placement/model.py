@@ -29,7 +29,8 @@ class NodeState:
     """The capacity of one node that is still free during a cycle or a replay.
 
     ``None`` for CPU or memory means the node does not limit it. ``version`` grows on every
-    change made through ``take``/``give_back`` so that caches of scores can tell they are stale.
+    change made through ``take``/``give_back`` so that caches of scores can tell they are stale;
+    whoever changes a node another way must bump it too.
     """
 
     name: str
@@ -41,6 +42,20 @@ class NodeState:
     cpu_total_milli: int | None = None
     memory_total_mib: int | None = None
     version: int = field(default=0, compare=False, repr=False)
+
+    def copy(self) -> NodeState:
+        """An independent copy (its own devices), at version 0, for a fresh cycle or replay."""
+        devices = [Device(d.index, d.free_milli, d.memory_mib, d.free_memory_mib, d.healthy) for d in self.devices]
+        return NodeState(
+            self.name,
+            devices,
+            self.pool,
+            self.gpu_model,
+            self.cpu_free_milli,
+            self.memory_free_mib,
+            self.cpu_total_milli,
+            self.memory_total_mib,
+        )
 
     def free_whole_devices(self) -> int:
         """How many healthy devices are entirely free."""
@@ -71,6 +86,14 @@ class PodRequest:
     memory_mib: int = 0
     gpu_models: frozenset[str] | None = None
     pool: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.gpus < 0 or self.cpu_milli < 0 or self.memory_mib < 0:
+            raise ValueError("a pod cannot ask for a negative amount")
+        if self.gpu_memory_mib is not None and self.gpu_memory_mib <= 0:
+            raise ValueError("a GPU memory request must be positive")
+        if self.gpus > 0 and self.gpu_memory_mib is None and not 0 < self.milli <= MILLI:
+            raise ValueError(f"a GPU share must be between 1 and {MILLI} milli, got {self.milli}")
 
     @property
     def shared(self) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from agent.scheduler.placement.capacity import candidates
 from agent.scheduler.placement.fgd import FragmentationGradient, Tessera
 from agent.scheduler.placement.fragmentation import DEFAULT_DISTRIBUTION, WorkloadClass, distribution
+from agent.scheduler.placement.index import NodeIndex
 from agent.scheduler.placement.model import NodeState, PodRequest
 from agent.scheduler.placement.policies import BestFit, BinPack, Policy, Spread
 
@@ -47,8 +48,11 @@ def best_placement(
     """The feasible node with the highest score for ``pod`` and the devices to use there, or None.
 
     Ties go to the earlier node in ``nodes`` (and, inside a node, to the tighter devices), so
-    the caller's order decides them and the result is deterministic.
+    the caller's order decides them and the result is deterministic. A ``NodeIndex`` gives the
+    same answer faster.
     """
+    if isinstance(nodes, NodeIndex):
+        return nodes.best(pod, chosen)
     best: tuple[NodeState, tuple[int, ...]] | None = None
     best_score = float("-inf")
     for node in nodes:
