@@ -1,41 +1,52 @@
 """The pure scheduling core: a function from a cluster snapshot to decisions.
 
-It imports nothing from runtimes, the network or the GPU layer, so it can be tested with
-scenarios, replayed on traces and replaced by a richer scheduler without touching its callers.
+Layers as in KAI-Scheduler: ``api`` (snapshot and decision types), ``framework`` (session,
+statement, ordering, the evict-then-place solver), ``plugins`` (fair share, priority, min
+runtime, gang, placement strategy), ``actions`` (allocate, consolidate, reclaim, preempt) and
+``placement`` (node and device choice, shared with the trace replay). It imports nothing from
+runtimes, the network or the GPU layer, so it can be tested with scenarios
+(``python -m agent.scheduler.simulate``), replayed on traces and benchmarked without a cluster.
 """
 
-from agent.scheduler.actions import allocate
+from agent.scheduler.actions import ACTIONS
+from agent.scheduler.adapter import schedule
 from agent.scheduler.api import (
     ClusterSnapshot,
     Decisions,
+    Node,
     NodeSnapshot,
+    Outcome,
     PendingJob,
     Placement,
+    PodPlacement,
+    PoolQuota,
+    Queue,
     RunningAllocation,
+    RunningPod,
+    Snapshot,
+    Workload,
 )
-from agent.scheduler.session import Session
-
-ACTIONS = (allocate,)
-"""The actions of one cycle, in order."""
-
-
-def schedule(snapshot: ClusterSnapshot) -> Decisions:
-    """Run one scheduling cycle over ``snapshot``. Deterministic: the same snapshot always gives
-    the same decisions."""
-    session = Session(snapshot)
-    for action in ACTIONS:
-        action(session)
-    return session.decisions()
-
+from agent.scheduler.cycle import run_cycle
+from agent.scheduler.framework import Session, Statement
 
 __all__ = [
     "ACTIONS",
     "ClusterSnapshot",
     "Decisions",
+    "Node",
     "NodeSnapshot",
+    "Outcome",
     "PendingJob",
     "Placement",
+    "PodPlacement",
+    "PoolQuota",
+    "Queue",
     "RunningAllocation",
+    "RunningPod",
     "Session",
+    "Snapshot",
+    "Statement",
+    "Workload",
+    "run_cycle",
     "schedule",
 ]

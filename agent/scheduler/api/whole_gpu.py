@@ -1,9 +1,7 @@
-"""Snapshot and result types of the scheduling core.
+"""The agent's whole-GPU view: devices named by uuid, jobs without queues.
 
-The scheduler is a pure function from a :class:`ClusterSnapshot` to :class:`Decisions`. These
-types are all it knows about the cluster: nothing here refers to runtimes, the network or the
-GPU layer, so richer policies (queues, quotas, fractions, gangs) can extend the snapshot and
-replace the actions without touching the callers.
+The agent's reconciler speaks this small dialect; :func:`agent.scheduler.schedule` translates it
+to a :class:`~agent.scheduler.api.Snapshot` and back, so the agent runs the full scheduler.
 """
 
 from __future__ import annotations

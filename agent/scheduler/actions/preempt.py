@@ -1,0 +1,33 @@
+"""Preempt: inside one project, a waiting job evicts running preemptible jobs of lower
+priority, lowest priority and newest first, only as many as it needs."""
+
+from __future__ import annotations
+
+from agent.scheduler.framework.jobs import Job
+from agent.scheduler.framework.ordering import in_queue_order
+from agent.scheduler.framework.session import Session
+from agent.scheduler.framework.solver import evict_to_fit
+
+
+def preempt(session: Session) -> None:
+    """Start waiting jobs by preempting lower-priority work of their own project."""
+    failed: set[tuple] = set()
+    for job in in_queue_order(session, session.pending_jobs()):
+        if job.pods is not None:
+            continue
+        shape = (job.project, job.pool, job.priority, job.preemptible, job.request, job.workload.pods)
+        if shape in failed:
+            continue
+
+        def eligible(victim: Job, job: Job = job) -> bool:
+            return session.evictable(victim) and all(check(job, victim) for check in session.preempt_victim_checks)
+
+        def holds(job: Job = job) -> bool:
+            return session.admit(job) is None
+
+        victims = sorted((v for v in session.running_jobs() if eligible(v)), key=session.victim_key)
+        reason = f"preempted by {job.name} (priority {job.priority}) in project {job.project}"
+        if victims and evict_to_fit(session, job, victims, eligible, reason, holds):
+            session.reasons.pop(job.name, None)
+        else:
+            failed.add(shape)

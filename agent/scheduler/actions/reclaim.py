@@ -1,0 +1,33 @@
+"""Reclaim: a queue below its fair share takes resources back by evicting preemptible work of
+queues above theirs, only as much as the waiting job needs."""
+
+from __future__ import annotations
+
+from agent.scheduler.framework.jobs import Job
+from agent.scheduler.framework.ordering import in_queue_order
+from agent.scheduler.framework.session import Session
+from agent.scheduler.framework.solver import evict_to_fit
+
+
+def reclaim(session: Session) -> None:
+    """Start waiting jobs that are owed resources by evicting over-fair-share work."""
+    failed: set[tuple] = set()
+    for job in in_queue_order(session, session.pending_jobs()):
+        if job.pods is not None or session.admit(job) is not None or not session.may_reclaim(job):
+            continue
+        shape = (job.project, job.pool, job.request, job.workload.pods)
+        if shape in failed:
+            continue
+
+        def eligible(victim: Job, job: Job = job) -> bool:
+            return session.evictable(victim) and all(check(job, victim) for check in session.reclaim_victim_checks)
+
+        def holds(job: Job = job) -> bool:
+            return session.admit(job) is None and session.may_reclaim(job)
+
+        victims = sorted((v for v in session.running_jobs() if eligible(v)), key=session.victim_key)
+        reason = f"reclaimed by project {job.project} for {job.name}"
+        if victims and evict_to_fit(session, job, victims, eligible, reason, holds):
+            session.reasons.pop(job.name, None)
+        else:
+            failed.add(shape)

@@ -1,0 +1,74 @@
+"""The agent's whole-GPU dialect over the full scheduler.
+
+The reconciler names devices by uuid and has no queues yet: every job goes to one project that
+deserves the whole cluster, work already running is never moved, and device uuids are mapped to
+indexes and back. Placement, ordering and reasons are the full scheduler's.
+"""
+
+from __future__ import annotations
+
+from agent.scheduler.api import (
+    ClusterSnapshot,
+    Decisions,
+    Node,
+    Placement,
+    PoolQuota,
+    Queue,
+    RunningPod,
+    Snapshot,
+    Workload,
+)
+from agent.scheduler.cycle import run_cycle
+from agent.scheduler.placement import MILLI
+
+PROJECT = "agent"
+HELD_PROJECT = "agent-running"
+"""Work already running lives apart, so it never counts against what new jobs may use."""
+HELD = 1_000_000
+"""Priority of work already running: above every job, so never preempted."""
+
+
+def to_snapshot(snapshot: ClusterSnapshot) -> Snapshot:
+    """The full scheduler's snapshot for the agent's whole-GPU one."""
+    index = {(node.name, uuid): i for node in snapshot.nodes for i, uuid in enumerate(node.devices)}
+    nodes = tuple(Node(name=node.name, gpus=len(node.devices)) for node in snapshot.nodes)
+    capacity = MILLI * sum(len(node.devices) for node in snapshot.nodes)
+    held: list[Workload] = []
+    for node in snapshot.nodes:
+        for uuid in sorted(node.used, key=lambda u: index[node.name, u]):
+            pod = RunningPod(node=node.name, gpus=(index[node.name, uuid],))
+            held.append(_held(f"{node.name}/{uuid}", pod))
+    for allocation in snapshot.running:
+        devices = tuple(index[allocation.node, uuid] for uuid in allocation.devices)
+        held.append(_held(allocation.job_id, RunningPod(node=allocation.node, gpus=devices), gpus=len(devices)))
+    pending = tuple(
+        Workload(
+            name=job.id,
+            project=PROJECT,
+            priority=job.priority,
+            gpus=job.gpu_devices,
+            submitted_at=job.submitted_at,
+        )
+        for job in snapshot.pending
+    )
+    queue = Queue(name=PROJECT, quotas={"default": PoolQuota(deserved_milli=capacity)})
+    return Snapshot(nodes=nodes, queues=(queue,), workloads=tuple(held) + pending, consolidation=False)
+
+
+def _held(name: str, pod: RunningPod, gpus: int = 1) -> Workload:
+    return Workload(name=name, project=HELD_PROJECT, priority=HELD, preemptible=False, gpus=gpus, running=(pod,))
+
+
+def schedule(snapshot: ClusterSnapshot) -> Decisions:
+    """Run one scheduling cycle over the agent's ``snapshot``. Deterministic: the same snapshot
+    always gives the same decisions."""
+    outcome = run_cycle(to_snapshot(snapshot))
+    devices = {node.name: node.devices for node in snapshot.nodes}
+    pending_ids = {job.id for job in snapshot.pending}
+    placements = {
+        name: Placement(node=pods[0].node, devices=tuple(devices[pods[0].node][i] for i in pods[0].gpus))
+        for name, pods in outcome.placements.items()
+        if name in pending_ids
+    }
+    reasons = {name: reason for name, reason in outcome.pending.items() if name in pending_ids}
+    return Decisions(placements=placements, pending_reasons=reasons)

@@ -1,0 +1,45 @@
+"""The input and output of one scheduling cycle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from agent.scheduler.api.cluster import Node, Queue
+from agent.scheduler.api.workload import Workload
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one cycle looks at: nodes in placement order, queues (parents before
+    children), workloads (pending and running), the clock, and the placement policy."""
+
+    nodes: tuple[Node, ...] = ()
+    queues: tuple[Queue, ...] = ()
+    workloads: tuple[Workload, ...] = ()
+    now: float = 0.0
+    placement: str = "binpack"
+    consolidation: bool = True
+
+
+@dataclass(frozen=True)
+class PodPlacement:
+    """Where one pod runs: node, device indexes, and the portion of each device it holds."""
+
+    node: str
+    gpus: tuple[int, ...] = ()
+    portion: float = 1.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The decisions of one cycle.
+
+    ``placements`` start workloads (all pods); ``evictions`` stop running ones, with why. A
+    workload in both is moved (evicted here, started there). ``pending`` gives a human-readable
+    reason for every workload left waiting.
+    """
+
+    placements: Mapping[str, tuple[PodPlacement, ...]] = field(default_factory=dict)
+    evictions: Mapping[str, str] = field(default_factory=dict)
+    pending: Mapping[str, str] = field(default_factory=dict)

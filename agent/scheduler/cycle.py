@@ -1,0 +1,56 @@
+"""One scheduling cycle: open a session with the plugins, run the actions, collect decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from agent.scheduler.actions import ACTIONS
+from agent.scheduler.api import Outcome, PodPlacement, Snapshot
+from agent.scheduler.framework.jobs import Job, PodAt
+from agent.scheduler.framework.reasons import placement_reason
+from agent.scheduler.framework.session import PLACEMENT, Session
+from agent.scheduler.plugins import DEFAULT_PLUGINS
+
+
+def run_cycle(
+    snapshot: Snapshot,
+    actions: Iterable[Callable[[Session], None]] = ACTIONS,
+    plugins: Iterable[Callable[[Session], None]] = DEFAULT_PLUGINS,
+) -> Outcome:
+    """Run one cycle over ``snapshot`` and return its decisions. Pure and deterministic: the same
+    snapshot always gives the same outcome, and the snapshot is left unchanged."""
+    session = Session(snapshot, plugins)
+    for action in actions:
+        action(session)
+    return close(session)
+
+
+def _same(a: tuple[PodAt, ...] | None, b: tuple[PodAt, ...] | None) -> bool:
+    key = lambda pod: (pod.node, pod.devices)  # noqa: E731
+    return a is not None and b is not None and sorted(a, key=key) == sorted(b, key=key)
+
+
+def close(session: Session) -> Outcome:
+    """The session's decisions: what starts, what stops (and why), why the rest waits."""
+    placements: dict[str, tuple[PodPlacement, ...]] = {}
+    evictions: dict[str, str] = {}
+    pending: dict[str, str] = {}
+    for job in session.jobs.values():
+        if job.pods is not None:
+            if _same(job.pods, job.original):
+                continue
+            placements[job.name] = tuple(PodPlacement(pod.node, pod.devices, pod.portion) for pod in job.pods)
+            if job.original is not None:
+                evictions[job.name] = session.evicted.get(job.name, "moved")
+        elif job.original is not None:
+            evictions[job.name] = pending[job.name] = session.evicted.get(job.name, "evicted")
+        else:
+            pending[job.name] = _reason(session, job)
+    return Outcome(placements=placements, evictions=evictions, pending=pending)
+
+
+def _reason(session: Session, job: Job) -> str:
+    reason = session.reasons.get(job.name)
+    if reason is None:
+        reason = session.admit(job) or PLACEMENT
+    return placement_reason(session, job) if reason == PLACEMENT else reason

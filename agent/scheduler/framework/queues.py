@@ -1,0 +1,55 @@
+"""The queue tree (departments > projects) and what each queue holds per pool."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from agent.scheduler.api import Queue
+
+
+class QueueTree:
+    """Queues by name, their parents and children. A workload of an unknown project gets a
+    queue of its own at the top, with no quota, so it can still borrow idle GPUs."""
+
+    def __init__(self, queues: Sequence[Queue]) -> None:
+        self.queues: dict[str, Queue] = {}
+        self.children: dict[str | None, list[str]] = defaultdict(list)
+        for queue in queues:
+            self.add(queue)
+
+    def add(self, queue: Queue) -> None:
+        """Add ``queue`` under its parent (or at the top when the parent is unknown)."""
+        parent = queue.parent if queue.parent in self.queues else None
+        self.queues[queue.name] = queue
+        self.children[parent].append(queue.name)
+
+    def ensure(self, name: str) -> None:
+        """Make sure a queue called ``name`` exists."""
+        if name not in self.queues:
+            self.add(Queue(name=name))
+
+    def parent(self, name: str) -> str | None:
+        parent = self.queues[name].parent
+        return parent if parent in self.queues else None
+
+    def path(self, name: str) -> tuple[str, ...]:
+        """``name`` and its ancestors, nearest first."""
+        found = [name]
+        parent = self.parent(name)
+        while parent is not None and parent not in found:
+            found.append(parent)
+            parent = self.parent(parent)
+        return tuple(found)
+
+    def kind(self, name: str) -> str:
+        """ "project" for a queue without children, else "department"."""
+        return "department" if self.children.get(name) else "project"
+
+    def min_runtime(self, name: str) -> float:
+        """The min runtime of ``name``: its own, else the nearest ancestor's, else 0."""
+        for queue in self.path(name):
+            value = self.queues[queue].min_runtime_s
+            if value is not None:
+                return value
+        return 0.0

@@ -1,0 +1,172 @@
+"""The working state of one scheduling cycle, and the plugin callbacks actions consult.
+
+Plugins register ordering, admission, victim and placement callbacks when the session opens;
+actions only call the session's combined verdicts, so a policy change never touches an action.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+
+from agent.scheduler.api import Node, Snapshot
+from agent.scheduler.framework.jobs import Job, PodAt, estimate_milli, pod_at, pod_request
+from agent.scheduler.framework.queues import QueueTree
+from agent.scheduler.framework.statement import Statement
+from agent.scheduler.placement import Device, NodeState, give_back, take
+
+Admission = Callable[[Job, int], "str | None"]
+"""Why ``job`` may not hold ``extra`` more milli-GPUs than counted now, or None if it may."""
+
+PLACEMENT = "placement"
+"""A pending reason to be worded at the end of the cycle, from the capacity then left."""
+
+
+class Session:
+    """Nodes' free capacity, jobs, queue usage and plugin callbacks for one cycle."""
+
+    def __init__(self, snapshot: Snapshot, plugins: Iterable[Callable[[Session], None]]) -> None:
+        self.snapshot = snapshot
+        self.now = snapshot.now
+        self.tree = QueueTree(snapshot.queues)
+        self.nodes: dict[str, NodeState] = {node.name: _node_state(node) for node in snapshot.nodes}
+        self.pools: dict[str, list[NodeState]] = defaultdict(list)
+        for state in self.nodes.values():
+            self.pools[state.pool].append(state)
+        self.allocated: dict[tuple[str, str], int] = defaultdict(int)
+        self.non_preemptible: dict[tuple[str, str], int] = defaultdict(int)
+        self.fair_share: dict[tuple[str, str], float] = {}
+        self.evicted: dict[str, str] = {}
+        self.reasons: dict[str, str] = {}
+        self.jobs: dict[str, Job] = {}
+        self._load_jobs()
+        # Callbacks, filled by plugins.
+        self.job_key: Callable[[Job], tuple] = lambda job: (job.rank,)
+        self.victim_key: Callable[[Job], tuple] = lambda job: (-job.rank,)
+        self.queue_key: Callable[[str, str], tuple] = lambda project, pool: ()
+        self.admissions: list[Admission] = []
+        self.reclaimer_checks: list[Admission] = []
+        self.reclaim_victim_checks: list[Callable[[Job, Job], bool]] = []
+        self.preempt_victim_checks: list[Callable[[Job, Job], bool]] = []
+        self.evictable_checks: list[Callable[[Job], bool]] = [lambda job: job.preemptible]
+        self.min_available: Callable[[Job], int] = lambda job: job.workload.pods
+        self.place_pod: Callable[[Job, Sequence[NodeState]], tuple[NodeState, tuple[int, ...]] | None] = (
+            lambda job, nodes: None
+        )
+        for register in plugins:
+            register(self)
+
+    def _load_jobs(self) -> None:
+        largest = defaultdict(int)
+        for state in self.nodes.values():
+            for device in state.devices:
+                largest[state.pool] = max(largest[state.pool], device.memory_mib)
+        ranks = {name: i for i, name in enumerate(sorted(w.name for w in self.snapshot.workloads))}
+        for workload in self.snapshot.workloads:
+            self.tree.ensure(workload.project)
+            request = pod_request(workload)
+            job = Job(
+                workload=workload,
+                request=request,
+                path=self.tree.path(workload.project),
+                estimate_milli=estimate_milli(workload, request, largest[workload.pool]),
+                rank=ranks[workload.name],
+                started_at=min((pod.started_at for pod in workload.running), default=self.now),
+            )
+            self.jobs[workload.name] = job
+            if workload.running:
+                pods = tuple(self._take_running(job, pod.node, pod.gpus) for pod in workload.running)
+                job.original = pods
+                self.account(job, pods)
+
+    def _take_running(self, job: Job, node_name: str, devices: tuple[int, ...]) -> PodAt:
+        node = self.nodes.get(node_name)
+        if node is None:
+            raise ValueError(f"workload {job.name} runs on unknown node {node_name}")
+        try:
+            return self.take(job, node, devices)
+        except ValueError as exc:
+            raise ValueError(f"workload {job.name} cannot run where the snapshot says: {exc}") from exc
+
+    # -- capacity and accounting, used by statements ------------------------------------------
+
+    def take(self, job: Job, node: NodeState, devices: tuple[int, ...]) -> PodAt:
+        """Take one of ``job``'s pods from ``node`` on ``devices``."""
+        pod = pod_at(node, job.request, devices)
+        take(node, job.request, devices)
+        return pod
+
+    def give(self, job: Job, pod: PodAt) -> None:
+        """Give one of ``job``'s pods back to its node."""
+        give_back(self.nodes[pod.node], job.request, pod.devices)
+
+    def account(self, job: Job, pods: tuple[PodAt, ...] | None) -> None:
+        """Set where ``job`` runs (None: nowhere) and move its milli-GPUs in every queue above it."""
+        before = job.milli if job.pods is not None else 0
+        job.pods = pods
+        after = job.milli if pods is not None else 0
+        for queue in job.path:
+            self.allocated[queue, job.pool] += after - before
+            if not job.preemptible:
+                self.non_preemptible[queue, job.pool] += after - before
+
+    def statement(self) -> Statement:
+        """A new statement over this session."""
+        return Statement(self)
+
+    def nodes_for(self, job: Job) -> list[NodeState]:
+        """The nodes of ``job``'s pool, in snapshot order."""
+        return self.pools.get(job.pool, [])
+
+    # -- combined plugin verdicts ------------------------------------------------------------
+
+    def admit(self, job: Job, extra: int | None = None) -> str | None:
+        """Why ``job`` may not run (quota, limit), or None. ``extra`` defaults to its request if
+        it is pending, 0 if it already runs."""
+        if extra is None:
+            extra = 0 if job.pods is not None else job.milli
+        for check in self.admissions:
+            reason = check(job, extra)
+            if reason is not None:
+                return reason
+        return None
+
+    def may_reclaim(self, job: Job, extra: int | None = None) -> bool:
+        """Whether ``job`` may take resources back from other queues."""
+        if extra is None:
+            extra = 0 if job.pods is not None else job.milli
+        return all(check(job, extra) is None for check in self.reclaimer_checks)
+
+    def evictable(self, job: Job) -> bool:
+        """Whether ``job`` runs and may be evicted at all (preemptible, old enough, ...)."""
+        return job.pods is not None and all(check(job) for check in self.evictable_checks)
+
+    def pending_jobs(self) -> list[Job]:
+        """Jobs not running now, in snapshot order."""
+        return [job for job in self.jobs.values() if job.pods is None]
+
+    def running_jobs(self) -> list[Job]:
+        """Jobs running now, in snapshot order."""
+        return [job for job in self.jobs.values() if job.pods is not None]
+
+
+def _node_state(node: Node) -> NodeState:
+    devices = [
+        Device(
+            index=i,
+            memory_mib=node.gpu_memory_mib,
+            free_memory_mib=node.gpu_memory_mib,
+            healthy=i not in node.unhealthy,
+        )
+        for i in range(node.gpus)
+    ]
+    return NodeState(
+        name=node.name,
+        devices=devices,
+        pool=node.pool,
+        gpu_model=node.gpu_model,
+        cpu_free_milli=node.cpu_milli,
+        memory_free_mib=node.memory_mib,
+        cpu_total_milli=node.cpu_milli,
+        memory_total_mib=node.memory_mib,
+    )

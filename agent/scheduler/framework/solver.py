@@ -1,0 +1,61 @@
+"""Evict-then-place as one step: evict candidate victims one by one until the waiting job fits,
+keep only the evictions it needed, or undo everything. No eviction is ever useless."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from agent.scheduler.framework.jobs import Job, PodAt
+from agent.scheduler.framework.session import Session
+from agent.scheduler.framework.statement import Statement
+
+
+def evict_to_fit(
+    session: Session,
+    job: Job,
+    victims: Sequence[Job],
+    eligible: Callable[[Job], bool],
+    reason: str,
+    holds: Callable[[], bool],
+    relocate: bool = False,
+    max_victims: int | None = None,
+) -> bool:
+    """Try to start ``job`` by evicting ``victims`` in order (each only while ``eligible``).
+
+    With ``relocate`` every victim must be placed again elsewhere (consolidation). ``holds``
+    states the action's rule on the state reached (quota, fair share). Returns True and commits
+    when ``job`` runs; otherwise the session is left exactly as it was.
+    """
+    statement = session.statement()
+    evicted: list[tuple[Job, tuple[PodAt, ...]]] = []
+    for victim in victims:
+        if max_victims is not None and len(evicted) >= max_victims:
+            break
+        if victim.pods is None or victim is job or not eligible(victim):
+            continue
+        evicted.append((victim, victim.pods))
+        statement.evict(victim, reason)
+        if session.admit(job) is not None:
+            continue
+        mark = statement.checkpoint()
+        if statement.place(job) and (not relocate or all(statement.place(moved) for moved, _ in evicted)) and holds():
+            _keep_only_needed(statement, evicted, holds, relocate)
+            statement.commit()
+            return True
+        statement.rollback(mark)
+    statement.discard()
+    return False
+
+
+def _keep_only_needed(
+    statement: Statement, evicted: list[tuple[Job, tuple[PodAt, ...]]], holds: Callable[[], bool], relocate: bool
+) -> None:
+    """Put back, where they were, the victims the job turned out not to need: the last chosen
+    first, so the preferred victims (lowest priority, newest) are the ones that go."""
+    for victim, before in reversed(evicted):
+        mark = statement.checkpoint()
+        if relocate:
+            statement.unplace(victim)
+        if statement.place_at(victim, before) and holds():
+            continue
+        statement.rollback(mark)

@@ -1,0 +1,123 @@
+"""Statements: allocate and evict operations applied to the session at once, each with its
+reverse, so an action can try evict-then-place and undo it all if the waiting job still does
+not fit (KAI-Scheduler's Statement)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from agent.scheduler.framework.jobs import Job, PodAt
+
+if TYPE_CHECKING:
+    from agent.scheduler.framework.session import Session
+
+
+class Statement:
+    """An undo log over a session. Operations take effect immediately; ``rollback`` undoes those
+    after a checkpoint, ``commit`` keeps them all, ``discard`` undoes them all."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._undo: list[Callable[[], None]] = []
+
+    def checkpoint(self) -> int:
+        """A mark to roll back to."""
+        return len(self._undo)
+
+    def rollback(self, checkpoint: int) -> None:
+        """Undo every operation after ``checkpoint``, newest first."""
+        while len(self._undo) > checkpoint:
+            self._undo.pop()()
+
+    def commit(self) -> None:
+        """Keep every operation; the statement is empty afterwards."""
+        self._undo.clear()
+
+    def discard(self) -> None:
+        """Undo every operation."""
+        self.rollback(0)
+
+    def place(self, job: Job) -> bool:
+        """Place ``job``'s pods where the placement plugin chooses; all of them (its minimum for a
+        gang) or, undoing the partial placement, none."""
+        session = self.session
+        nodes = session.nodes_for(job)
+        placed: list[PodAt] = []
+        for _ in range(job.workload.pods):
+            found = session.place_pod(job, nodes)
+            if found is None:
+                break
+            node, devices = found
+            pod = session.take(job, node, devices)
+            placed.append(pod)
+        if len(placed) < session.min_available(job):
+            for pod in reversed(placed):
+                session.give(job, pod)
+            return False
+        self._assign(job, tuple(placed))
+        return True
+
+    def place_at(self, job: Job, pods: tuple[PodAt, ...]) -> bool:
+        """Place ``job`` exactly at ``pods`` (to restore it); False, changing nothing, if they are
+        no longer free."""
+        session = self.session
+        taken: list[PodAt] = []
+        for pod in pods:
+            node = session.nodes[pod.node]
+            try:
+                taken.append(session.take(job, node, pod.devices))
+            except ValueError:
+                for done in reversed(taken):
+                    session.give(job, done)
+                return False
+        self._assign(job, tuple(taken))
+        return True
+
+    def _assign(self, job: Job, pods: tuple[PodAt, ...]) -> None:
+        self.session.account(job, pods)
+        self._undo.append(lambda: self._unassign(job))
+
+    def _unassign(self, job: Job) -> None:
+        pods = job.pods or ()
+        self.session.account(job, None)
+        for pod in reversed(pods):
+            self.session.give(job, pod)
+
+    def unplace(self, job: Job) -> None:
+        """Take ``job`` off its devices without counting an eviction (to put it somewhere else
+        within the same step)."""
+        pods = job.pods
+        if pods is None:
+            return
+        session = self.session
+        session.account(job, None)
+        for pod in reversed(pods):
+            session.give(job, pod)
+
+        def undo() -> None:
+            taken = tuple(session.take(job, session.nodes[pod.node], pod.devices) for pod in pods)
+            session.account(job, taken)
+
+        self._undo.append(undo)
+
+    def evict(self, job: Job, reason: str) -> None:
+        """Stop ``job`` (all its pods: a gang is evicted whole) and free what it holds."""
+        pods = job.pods
+        if pods is None:
+            return
+        session = self.session
+        session.account(job, None)
+        for pod in reversed(pods):
+            session.give(job, pod)
+        first = job.original is not None and job.name not in session.evicted
+        if first:
+            session.evicted[job.name] = reason
+
+        def undo() -> None:
+            if first:
+                del session.evicted[job.name]
+            taken = tuple(session.take(job, session.nodes[pod.node], pod.devices) for pod in pods)
+            session.account(job, taken)
+
+        self._undo.append(undo)

@@ -1,0 +1,14 @@
+"""Scheduling policies, one module each; each registers its callbacks when a session opens."""
+
+from agent.scheduler.plugins import gang, min_runtime, placement_strategy, priority, proportion
+
+DEFAULT_PLUGINS = (
+    priority.register,
+    proportion.register,
+    min_runtime.register,
+    gang.register,
+    placement_strategy.register,
+)
+"""The plugins of every session, in registration order."""
+
+__all__ = ["DEFAULT_PLUGINS"]
