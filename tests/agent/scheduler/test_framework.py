@@ -1,0 +1,127 @@
+"""The framework: statements undo exactly, fair share follows the queue tree, and one cycle is a
+pure function of its snapshot."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.scheduler import Node, PoolQuota, Queue, RunningPod, Snapshot, Workload, run_cycle
+from agent.scheduler.framework import Session
+from agent.scheduler.plugins import DEFAULT_PLUGINS
+
+
+def queue(name: str, deserved: float = 0, parent: str | None = None, weight: float = 1, limit: float = -1) -> Queue:
+    quota = PoolQuota(round(deserved * 1000), weight, -1 if limit < 0 else round(limit * 1000))
+    return Queue(name=name, parent=parent, quotas={"default": quota})
+
+
+def snapshot() -> Snapshot:
+    return Snapshot(
+        nodes=(Node("n1", gpus=4), Node("n2", gpus=4)),
+        queues=(queue("dept", 8), queue("a", 4, "dept"), queue("b", 4, "dept")),
+        workloads=(
+            Workload("run-1", "b", running=(RunningPod("n1", (0,)),)),
+            Workload("run-2", "b", gpus=2, running=(RunningPod("n2", (1, 2)),)),
+            Workload("wait-1", "a", gpus=4),
+            Workload("frac", "a", gpu_portion=0.5),
+        ),
+    )
+
+
+def free(session: Session) -> dict[str, list[tuple[int, int]]]:
+    return {name: [(d.free_milli, d.free_memory_mib) for d in node.devices] for name, node in session.nodes.items()}
+
+
+def usage(session: Session) -> dict:
+    return {key: value for key, value in session.allocated.items() if value}
+
+
+def test_rollback_restores_capacity_usage_and_eviction_records_exactly() -> None:
+    session = Session(snapshot(), DEFAULT_PLUGINS)
+    before = (free(session), usage(session), dict(session.evicted))
+    statement = session.statement()
+
+    statement.evict(session.jobs["run-1"], "test")
+    mark = statement.checkpoint()
+    statement.evict(session.jobs["run-2"], "test")
+    assert statement.place(session.jobs["wait-1"])
+    assert statement.place(session.jobs["frac"])
+    statement.rollback(mark)
+
+    assert session.jobs["wait-1"].pods is None
+    assert session.jobs["run-2"].pods is not None
+    assert session.evicted == {"run-1": "test"}
+    statement.discard()
+    assert (free(session), usage(session), dict(session.evicted)) == before
+    assert session.jobs["run-1"].pods == session.jobs["run-1"].original
+
+
+def test_commit_keeps_the_operations() -> None:
+    session = Session(snapshot(), DEFAULT_PLUGINS)
+    statement = session.statement()
+
+    statement.evict(session.jobs["run-1"], "reclaimed")
+    assert statement.place(session.jobs["wait-1"])
+    statement.commit()
+    statement.discard()
+
+    assert session.jobs["wait-1"].pods is not None
+    assert session.allocated["a", "default"] == 4000
+    assert session.allocated["b", "default"] == 2000
+    assert session.evicted == {"run-1": "reclaimed"}
+
+
+def test_a_gang_that_does_not_fit_leaves_nothing_behind() -> None:
+    base = snapshot()
+    gang = Workload("gang", "a", pods=3, gpus=3)
+    session = Session(Snapshot(nodes=base.nodes, queues=base.queues, workloads=(gang,)), DEFAULT_PLUGINS)
+    before = free(session)
+
+    assert not session.statement().place(session.jobs["gang"])
+    assert free(session) == before
+    assert usage(session) == {}
+
+
+def test_fair_share_fills_departments_then_projects() -> None:
+    snap = Snapshot(
+        nodes=(Node("n1", gpus=8),),
+        queues=(
+            queue("d1", 2, weight=1),
+            queue("d2", 0, weight=1),
+            queue("p1", 2, "d1"),
+            queue("p2", 0, "d1", weight=3),
+            queue("p3", 0, "d2"),
+        ),
+        workloads=tuple(Workload(f"{p}-{i}", p) for p in ("p1", "p2", "p3") for i in range(8)),
+    )
+
+    shares = Session(snap, DEFAULT_PLUGINS).fair_share
+
+    assert shares["d1", "default"] == pytest.approx(5000)
+    assert shares["d2", "default"] == pytest.approx(3000)
+    assert shares["p1", "default"] == pytest.approx(2750)
+    assert shares["p2", "default"] == pytest.approx(2250)
+    assert shares["p3", "default"] == pytest.approx(3000)
+
+
+def test_a_cycle_is_deterministic_and_leaves_its_snapshot_alone() -> None:
+    snap = snapshot()
+    before = repr(snap)
+
+    first = run_cycle(snap)
+
+    assert all(run_cycle(snap) == first for _ in range(3))
+    assert repr(snap) == before
+
+
+def test_a_snapshot_that_oversubscribes_a_device_is_refused_clearly() -> None:
+    snap = Snapshot(
+        nodes=(Node("n1", gpus=1),),
+        workloads=(
+            Workload("x", "a", running=(RunningPod("n1", (0,)),)),
+            Workload("y", "a", running=(RunningPod("n1", (0,)),)),
+        ),
+    )
+
+    with pytest.raises(ValueError, match="workload y cannot run where the snapshot says"):
+        run_cycle(snap)
