@@ -4,6 +4,25 @@ import uuid
 
 from django.db import models
 
+from accounts.gate import RestrictedQuerySet
+
+
+class ClusterQuerySet(RestrictedQuerySet):
+    resource = "cluster"
+    scope_lookups = {"cluster": "id"}
+    read_lookups = {"department": "departments__id", "project": "projects__id"}
+
+
+class DepartmentQuerySet(RestrictedQuerySet):
+    resource = "department"
+    scope_lookups = {"cluster": "cluster_id", "department": "id"}
+    read_lookups = {"project": "projects__id"}
+
+
+class ProjectQuerySet(RestrictedQuerySet):
+    resource = "project"
+    scope_lookups = {"cluster": "cluster_id", "department": "department_id", "project": "id"}
+
 
 class ClusterState(models.TextChoices):
     WAITING_TO_CONNECT = "WaitingToConnect"
@@ -25,6 +44,8 @@ class Cluster(models.Model):
     last_seen = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClusterQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -88,6 +109,8 @@ class Department(models.Model):
     deserved_gpus = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = DepartmentQuerySet.as_manager()
+
     class Meta:
         ordering = ["cluster", "name"]
         constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="department_unique_in_cluster")]
@@ -107,6 +130,8 @@ class Project(models.Model):
     gpu_over_quota_weight = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
 
     class Meta:
         ordering = ["cluster", "name"]

@@ -3,7 +3,13 @@
 from typing import Any
 
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.errors import AccessDenied, Conflict, Invalid, NotFound
+
+# Errors the domain services raise for what a caller did wrong.
+DOMAIN_ERRORS = {Invalid: 400, AccessDenied: 403, NotFound: 404, Conflict: 409}
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[str]:
@@ -31,6 +37,9 @@ def _flatten(detail: Any, prefix: str = "") -> list[str]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
+    for error, status in DOMAIN_ERRORS.items():
+        if isinstance(exc, error):
+            return Response({"code": status, "message": str(exc)}, status=status)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -136,7 +136,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 REST_FRAMEWORK = {
+    # Bearer first: an unauthenticated request is then answered 401 with "WWW-Authenticate: Bearer".
+    # Sessions are CSRF-checked by DRF; bearer and basic requests carry no cookie, so need no check.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
@@ -149,10 +152,32 @@ REST_FRAMEWORK = {
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Every local sign-in passes the lockout check first.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutModelBackend"]
+TESSERA_SIGNIN_MAX_FAILURES = int(os.environ.get("TESSERA_SIGNIN_MAX_FAILURES", "5"))
+TESSERA_SIGNIN_LOCKOUT_SECONDS = int(os.environ.get("TESSERA_SIGNIN_LOCKOUT_SECONDS", "900"))
+
+# Bearer tokens: HS256 JWTs signed with this key (by default derived from SECRET_KEY).
+TESSERA_TOKEN_KEY = os.environ.get("TESSERA_TOKEN_KEY") or f"tessera-tokens:{SECRET_KEY}"
+TESSERA_TOKEN_LIFETIME = int(os.environ.get("TESSERA_TOKEN_LIFETIME", "3600"))
+
+# Behind HTTPS (TESSERA_HTTPS=1): secure cookies, HSTS and redirects. The embedded default
+# serves plain http on loopback, where secure cookies would never be sent back.
+if _env_bool("TESSERA_HTTPS"):
+    SECURE_SSL_REDIRECT = _env_bool("TESSERA_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("TESSERA_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    if _env_bool("TESSERA_BEHIND_PROXY"):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/workloads/"

@@ -7,6 +7,7 @@ from controlplane.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("api/", include("accounts.api.urls")),
     path("api/v1/", include("clusters.api.urls")),
     path("api/v1/", include("workloads.api.urls")),
     path("admin/", admin.site.urls),

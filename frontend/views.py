@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from clusters.models import Cluster
 from workloads import services
-from workloads.api.views import LIVE_WORKLOADS
+from workloads.models import Workload
 from workloads.representations import workload_representation
 
 
@@ -16,14 +16,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def workload_list(request: HttpRequest) -> HttpResponse:
-    workloads = [workload_representation(w) for w in LIVE_WORKLOADS[:200]]
-    clusters = Cluster.objects.prefetch_related("nodes__gpus")
+    live = Workload.objects.restrict(request.user, "read").live()
+    workloads = [workload_representation(w) for w in live[:200]]
+    clusters = Cluster.objects.restrict(request.user, "read").prefetch_related("nodes__gpus")
     return render(request, "frontend/workload_list.html", {"workloads": workloads, "clusters": clusters})
 
 
 @login_required
 def workload_detail(request: HttpRequest, workload_id: str) -> HttpResponse:
-    workload = get_object_or_404(LIVE_WORKLOADS, pk=workload_id)
+    workload = get_object_or_404(Workload.objects.restrict(request.user, "read").live(), pk=workload_id)
     context = {
         "workload": workload_representation(workload),
         "events": workload.events.all(),

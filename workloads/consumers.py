@@ -2,16 +2,17 @@
 
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from workloads.models import Workload
 from workloads.notify import BROWSER_GROUP
 
 
 class WorkloadUpdatesConsumer(AsyncJsonWebsocketConsumer):
-    """Sends ``{"type": "workload", "workload": {...}}`` whenever a workload changes.
-
-    Signed-in users only; access rules will narrow what each user receives.
-    """
+    """Sends ``{"type": "workload", "workload": {...}}`` whenever a workload changes that the
+    signed-in user may read. Every change is checked against his rules as they are at that moment
+    (through the gate), so a rule removed while the page is open stops the updates at once."""
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -24,5 +25,16 @@ class WorkloadUpdatesConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(BROWSER_GROUP, self.channel_name)
 
+    @database_sync_to_async
+    def _may_read(self, workload_id: str) -> bool:
+        user = self.scope["user"]
+        try:
+            user.refresh_from_db(fields=["is_active", "is_superuser"])  # a deactivated user sees nothing
+        except type(user).DoesNotExist:
+            return False
+        return Workload.objects.restrict(user, "read").filter(pk=workload_id).exists()
+
     async def workload_changed(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "workload", "workload": event["workload"]})
+        workload = event["workload"]
+        if await self._may_read(workload["id"]):
+            await self.send_json({"type": "workload", "workload": workload})

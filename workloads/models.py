@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from accounts.gate import RestrictedQuerySet
 from agent.protocol import WorkloadPhase
 from clusters.models import Cluster, Project
 
@@ -15,6 +16,15 @@ class WorkloadType(models.TextChoices):
 
 PHASE_CHOICES = [(phase.value, phase.value) for phase in WorkloadPhase]
 TERMINAL_PHASES = [phase.value for phase in WorkloadPhase if phase.is_terminal]
+
+
+class WorkloadQuerySet(RestrictedQuerySet):
+    resource = "workloads"
+    scope_lookups = {"cluster": "cluster_id", "department": "project__department_id", "project": "project_id"}
+
+    def live(self) -> "WorkloadQuerySet":
+        """Workloads not deleted, with what their representation reads."""
+        return self.filter(deleted_at__isnull=True).select_related("project__department", "submitted_by")
 
 
 class Workload(models.Model):
@@ -49,6 +59,8 @@ class Workload(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkloadQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,4 +1,5 @@
-"""Read endpoints for clusters, departments and projects (Run:ai paths and shapes)."""
+"""Read endpoints for clusters, departments and projects (Run:ai paths and shapes). Each list
+shows only what the caller may read (``restrict``)."""
 
 from django.shortcuts import get_object_or_404
 from rest_framework.request import Request
@@ -15,23 +16,25 @@ from clusters.models import Cluster, Department, Project
 
 class ClusterListView(APIView):
     def get(self, request: Request) -> Response:
-        clusters = Cluster.objects.prefetch_related("nodes")
+        clusters = Cluster.objects.restrict(request.user, "read").prefetch_related("nodes")
         return Response([cluster_representation(c) for c in clusters])
 
 
 class ClusterDetailView(APIView):
     def get(self, request: Request, cluster_id: str) -> Response:
-        cluster = get_object_or_404(Cluster.objects.prefetch_related("nodes"), pk=cluster_id)
+        cluster = get_object_or_404(
+            Cluster.objects.restrict(request.user, "read").prefetch_related("nodes"), pk=cluster_id
+        )
         return Response(cluster_representation(cluster))
 
 
 class DepartmentListView(APIView):
     def get(self, request: Request) -> Response:
-        departments = Department.objects.all()
+        departments = Department.objects.restrict(request.user, "read")
         return Response({"departments": [department_representation(d) for d in departments], "next": None})
 
 
 class ProjectListView(APIView):
     def get(self, request: Request) -> Response:
-        projects = Project.objects.select_related("department")
+        projects = Project.objects.restrict(request.user, "read").select_related("department")
         return Response({"projects": [project_representation(p) for p in projects], "next": None})

@@ -101,11 +101,10 @@ class TrainingCreationSerializer(StrictSerializer):
         return value
 
     def validate_projectId(self, value: str) -> Project:
-        project = (
-            Project.objects.select_related("cluster", "department").filter(pk=value).first()
-            if value.isdigit()
-            else None
-        )
+        # A project the caller may not see does not exist, as far as he can tell.
+        request = self.context.get("request")
+        projects = Project.objects.restrict(request.user if request else None, "read")
+        project = projects.select_related("cluster", "department").filter(pk=value).first() if value.isdigit() else None
         if project is None:
             raise serializers.ValidationError(f"Project {value!r} does not exist.")
         return project

@@ -1,5 +1,7 @@
 """Workload endpoints: thin views over ``workloads.services``."""
 
+from typing import Any
+
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from rest_framework import status
@@ -8,13 +10,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import audit
+from accounts.access import require
 from controlplane.formats import iso_time
 from workloads import services
 from workloads.api.serializers import PageSerializer, TrainingCreationSerializer
 from workloads.models import Workload, WorkloadType
 from workloads.representations import training_representation, workload_representation
 
-LIVE_WORKLOADS = Workload.objects.filter(deleted_at__isnull=True).select_related("project__department", "submitted_by")
+
+def visible(request: Request, resource: str = "workloads") -> Any:
+    """The live workloads the caller may read (the gate, ``restrict``)."""
+    return Workload.objects.restrict(request.user, "read", resource).live()
 
 
 def _page(request: Request) -> tuple[int, int]:
@@ -26,34 +33,40 @@ def _page(request: Request) -> tuple[int, int]:
 class TrainingListView(APIView):
     def get(self, request: Request) -> Response:
         offset, limit = _page(request)
-        trainings = LIVE_WORKLOADS.filter(workload_type=WorkloadType.TRAINING)[offset : offset + limit]
+        trainings = visible(request, "trainings").filter(workload_type=WorkloadType.TRAINING)[offset : offset + limit]
         return Response({"trainings": [training_representation(w) for w in trainings]})
 
     def post(self, request: Request) -> Response:
-        serializer = TrainingCreationSerializer(data=request.data)
+        serializer = TrainingCreationSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
+        training = serializer.to_request()
+        require(request.user, "create", "trainings", training.project, f"project {training.project.name!r}")
+        submitter = request.user if getattr(request.user, "pk", None) is not None else None  # not applications
         try:
-            workload = services.submit_training(serializer.to_request(), request.user)
+            workload = services.submit_training(training, submitter)
         except services.WorkloadConflict as exc:
             return Response({"code": 409, "message": str(exc)}, status=status.HTTP_409_CONFLICT)
+        audit.record(audit.Origin.of(request), "create", "workload", workload.pk, workload.name)
         return Response(training_representation(workload), status=status.HTTP_202_ACCEPTED)
 
 
 class TrainingDetailView(APIView):
     def get(self, request: Request, workload_id: str) -> Response:
-        workload = get_object_or_404(LIVE_WORKLOADS, pk=workload_id, workload_type=WorkloadType.TRAINING)
+        workload = get_object_or_404(visible(request, "trainings"), pk=workload_id, workload_type=WorkloadType.TRAINING)
         return Response(training_representation(workload))
 
     def delete(self, request: Request, workload_id: str) -> Response:
-        workload = get_object_or_404(LIVE_WORKLOADS, pk=workload_id, workload_type=WorkloadType.TRAINING)
+        workload = get_object_or_404(visible(request, "trainings"), pk=workload_id, workload_type=WorkloadType.TRAINING)
+        require(request.user, "delete", "trainings", workload, f"project {workload.project.name!r}")
         services.delete_workload(workload)
+        audit.record(audit.Origin.of(request), "delete", "workload", workload.pk, workload.name)
         return Response(training_representation(workload), status=status.HTTP_202_ACCEPTED)
 
 
 class WorkloadListView(APIView):
     def get(self, request: Request) -> Response:
         offset, limit = _page(request)
-        workloads = list(LIVE_WORKLOADS[offset : offset + limit + 1])
+        workloads = list(visible(request)[offset : offset + limit + 1])
         more = len(workloads) > limit
         return Response(
             {
@@ -65,12 +78,12 @@ class WorkloadListView(APIView):
 
 class WorkloadDetailView(APIView):
     def get(self, request: Request, workload_id: str) -> Response:
-        return Response(workload_representation(get_object_or_404(LIVE_WORKLOADS, pk=workload_id)))
+        return Response(workload_representation(get_object_or_404(visible(request), pk=workload_id)))
 
 
 class WorkloadEventsView(APIView):
     def get(self, request: Request, workload_id: str) -> Response:
-        workload = get_object_or_404(LIVE_WORKLOADS, pk=workload_id)
+        workload = get_object_or_404(visible(request), pk=workload_id)
         events = [
             {"createdAt": iso_time(e.created_at), "reason": e.reason, "message": e.message}
             for e in workload.events.all()
@@ -82,7 +95,7 @@ class WorkloadLogsView(APIView):
     """The workload's stored output as plain text; ``?stream=stdout|stderr`` picks one."""
 
     def get(self, request: Request, workload_id: str) -> HttpResponse:
-        workload = get_object_or_404(LIVE_WORKLOADS, pk=workload_id)
+        workload = get_object_or_404(visible(request), pk=workload_id)
         stream = request.query_params.get("stream")
         if stream not in (None, "stdout", "stderr"):
             raise ValidationError({"stream": ["Must be stdout or stderr."]})

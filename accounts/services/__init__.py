@@ -1,4 +1,5 @@
-"""Account operations used by setup and, later, by the identity and access work."""
+"""Account operations: setup of the first administrator here; rules, applications, tokens, users
+and sign-in in the modules of this package."""
 
 import secrets
 from dataclasses import dataclass
@@ -6,6 +7,9 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+
+from accounts.models import TENANT_SCOPE_ID, AccessRule, ScopeType, SubjectType
+from accounts.roles import SYSTEM_ADMINISTRATOR
 
 
 @dataclass(frozen=True)
@@ -29,4 +33,14 @@ def ensure_first_administrator(username: str, password: str | None) -> FirstAdmi
     validate_password(password, user)
     user.set_password(password)
     user.save()
+    # Superusers count as System administrators anyway; the rule makes it visible and lets the
+    # "last System administrator" guard protect this account.
+    AccessRule.objects.create(
+        subject_type=SubjectType.USER,
+        subject_id=username,
+        role_id=SYSTEM_ADMINISTRATOR.id,
+        scope_type=ScopeType.TENANT,
+        scope_id=TENANT_SCOPE_ID,
+        created_by="system",
+    )
     return FirstAdministrator(username=username, password=password if generated else None, created=True)

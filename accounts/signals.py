@@ -1,0 +1,36 @@
+"""Sign-in bookkeeping: audit every sign-in and failure, count failures, track sessions."""
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from accounts import audit
+from accounts.models import Outcome, UserSession
+from accounts.services import signin
+
+
+@receiver(user_login_failed)
+def on_failure(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    username = str(credentials.get("username") or "")
+    count = signin.record_failure(username) if username else 0
+    origin = audit.Origin(username, audit.client_address(request))
+    audit.record(origin, "sign_in", "user", "", username, Outcome.FAILURE, failures=count)
+
+
+@receiver(user_logged_in)
+def on_success(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    signin.clear_failures(user.get_username())
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        UserSession.objects.update_or_create(session_key=session_key, defaults={"user": user})
+    audit.record(audit.Origin(user, audit.client_address(request)), "sign_in", "user", user.pk, user.get_username())
+
+
+@receiver(user_logged_out)
+def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        UserSession.objects.filter(session_key=session_key).delete()
+    if user is not None:
+        audit.record(audit.Origin(user, audit.client_address(request)), "sign_out", "user", user.pk, str(user))
