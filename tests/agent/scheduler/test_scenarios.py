@@ -76,3 +76,19 @@ def test_the_command_fails_with_a_readable_diff(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert "pending: expected [w], got []" in result.stdout
+
+
+def test_a_settled_cluster_evicts_each_victim_once() -> None:
+    _, outcome, _ = run_file(OURS / "settled-cluster-stays-settled.yaml")
+
+    evictions = {name: entry["evictions"] for name, entry in outcome["workloads"].items()}
+    assert evictions == {"b1": 0, "b2": 0, "b3": 1, "b4": 1, "a1": 0, "a2": 0, "a3": 0}
+
+
+def test_outcome_reports_portions_of_each_device() -> None:
+    _, outcome, _ = run_file(OURS / "fraction-by-memory-shares-a-device.yaml")
+    _, dynamic, _ = run_file(OURS / "dynamic-fraction-places-by-its-request.yaml")
+
+    assert outcome["workloads"]["m1"]["pods"] == [{"node": "node-1", "gpus": [0], "portion": 0.5}]
+    assert dynamic["workloads"]["d1"]["pods"][0]["portion"] == 0.25
+    assert dynamic["workloads"]["d1"]["pods"][0]["portion_limit"] == 0.8
