@@ -35,6 +35,8 @@ def close(session: Session) -> Outcome:
     placements: dict[str, tuple[PodPlacement, ...]] = {}
     evictions: dict[str, str] = {}
     pending: dict[str, str] = {}
+    # Jobs of one shape wait for the same reason; word it once.
+    worded: dict[tuple, str] = {}
     for job in session.jobs.values():
         if job.pods is not None:
             if _same(job.pods, job.original):
@@ -45,12 +47,17 @@ def close(session: Session) -> Outcome:
         elif job.original is not None:
             evictions[job.name] = pending[job.name] = session.evicted.get(job.name, "evicted")
         else:
-            pending[job.name] = _reason(session, job)
+            pending[job.name] = _reason(session, job, worded)
     return Outcome(placements=placements, evictions=evictions, pending=pending)
 
 
-def _reason(session: Session, job: Job) -> str:
+def _reason(session: Session, job: Job, worded: dict[tuple, str]) -> str:
     reason = session.reasons.get(job.name)
     if reason is None:
         reason = session.admit(job) or PLACEMENT
-    return placement_reason(session, job) if reason == PLACEMENT else reason
+    if reason != PLACEMENT:
+        return reason
+    shape = (job.pool, job.request, job.workload.pods)
+    if shape not in worded:
+        worded[shape] = placement_reason(session, job)
+    return worded[shape]

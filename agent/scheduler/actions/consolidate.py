@@ -21,10 +21,9 @@ def consolidate(session: Session) -> None:
         if job.pods is not None or job.request.gpus <= 0 or session.admit(job) is not None:
             continue
         shape = (job.pool, job.request, job.workload.pods)
-        nodes = session.nodes_for(job)
-        if shape in failed or sum(node.free_gpu_milli() for node in nodes) < job.milli:
+        if shape in failed or session.free_milli(job.pool) < job.milli:
             continue
-        free = {node.name: node.free_gpu_milli() for node in nodes}
+        free = {node.name: node.free_gpu_milli() for node in session.nodes_for(job)}
 
         def eligible(victim: Job, job: Job = job) -> bool:
             return session.evictable(victim) and victim.pool == job.pool and victim.request.gpus > 0

@@ -3,6 +3,8 @@ priority, lowest priority and newest first, only as many as it needs."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from agent.scheduler.framework.jobs import Job
 from agent.scheduler.framework.ordering import in_queue_order
 from agent.scheduler.framework.session import Session
@@ -11,6 +13,11 @@ from agent.scheduler.framework.solver import evict_to_fit
 
 def preempt(session: Session) -> None:
     """Start waiting jobs by preempting lower-priority work of their own project."""
+    # Victims are work running when the action starts, by project and pool, in victim order.
+    by_queue: dict[tuple[str, str], list[Job]] = defaultdict(list)
+    for victim in sorted(session.running_jobs(), key=session.victim_key):
+        if session.evictable(victim):
+            by_queue[victim.project, victim.pool].append(victim)
     failed: set[tuple] = set()
     for job in in_queue_order(session, session.pending_jobs()):
         if job.pods is not None:
@@ -25,7 +32,7 @@ def preempt(session: Session) -> None:
         def holds(job: Job = job) -> bool:
             return session.admit(job) is None
 
-        victims = sorted((v for v in session.running_jobs() if eligible(v)), key=session.victim_key)
+        victims = [victim for victim in by_queue[job.project, job.pool] if eligible(victim)]
         reason = f"preempted by {job.name} (priority {job.priority}) in project {job.project}"
         if victims and evict_to_fit(session, job, victims, eligible, reason, holds):
             session.reasons.pop(job.name, None)

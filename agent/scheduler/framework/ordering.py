@@ -1,5 +1,6 @@
 """The order in which waiting jobs are served: the most starved queue first, then by the job
-order inside it. Keys are read afresh at every step, since each placement changes shares."""
+order inside it. Queue keys are read afresh whenever an allocation has changed since the last
+step, since each placement or eviction changes shares."""
 
 from __future__ import annotations
 
@@ -16,13 +17,22 @@ def in_queue_order(session: Session, jobs: Iterable[Job]) -> Iterator[Job]:
     buckets: dict[tuple[str, str], list[Job]] = defaultdict(list)
     for job in jobs:
         buckets[job.project, job.pool].append(job)
-    for bucket in buckets.values():
+    heads: dict[tuple[str, str], tuple] = {}
+    for key, bucket in buckets.items():
         # Best job last, so taking the head is a pop.
         bucket.sort(key=session.job_key, reverse=True)
+        heads[key] = session.job_key(bucket[-1])
+    shares: dict[tuple[str, str], tuple] = {}
+    seen = -1
     while buckets:
-        key = min(buckets, key=lambda k: (session.queue_key(*k), session.job_key(buckets[k][-1])))
+        if session.version != seen:
+            seen = session.version
+            shares = {key: session.queue_key(*key) for key in buckets}
+        key = min(buckets, key=lambda k: (shares[k], heads[k]))
         bucket = buckets[key]
         job = bucket.pop()
-        if not bucket:
-            del buckets[key]
+        if bucket:
+            heads[key] = session.job_key(bucket[-1])
+        else:
+            del buckets[key], heads[key]
         yield job

@@ -15,6 +15,7 @@ class QueueTree:
     def __init__(self, queues: Sequence[Queue]) -> None:
         self.queues: dict[str, Queue] = {}
         self.children: dict[str | None, list[str]] = defaultdict(list)
+        self._paths: dict[str, tuple[str, ...]] = {}
         for queue in queues:
             self.add(queue)
 
@@ -22,6 +23,7 @@ class QueueTree:
         """Add ``queue`` under its parent (or at the top when the parent is unknown)."""
         parent = queue.parent if queue.parent in self.queues else None
         self.queues[queue.name] = queue
+        self._paths.clear()
         self.children[parent].append(queue.name)
 
     def ensure(self, name: str) -> None:
@@ -35,12 +37,15 @@ class QueueTree:
 
     def path(self, name: str) -> tuple[str, ...]:
         """``name`` and its ancestors, nearest first."""
+        if name in self._paths:
+            return self._paths[name]
         found = [name]
         parent = self.parent(name)
         while parent is not None and parent not in found:
             found.append(parent)
             parent = self.parent(parent)
-        return tuple(found)
+        self._paths[name] = tuple(found)
+        return self._paths[name]
 
     def kind(self, name: str) -> str:
         """ "project" for a queue without children, else "department"."""

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from agent.scheduler.api import Node, Snapshot
 from agent.scheduler.framework.jobs import Job, PodAt, estimate_milli, pod_at, pod_request
+from agent.scheduler.framework.node_index import NodeIndex
 from agent.scheduler.framework.queues import QueueTree
 from agent.scheduler.framework.statement import Statement
 from agent.scheduler.placement import Device, NodeState, give_back, take
@@ -36,10 +37,14 @@ class Session:
         self.allocated: dict[tuple[str, str], int] = defaultdict(int)
         self.non_preemptible: dict[tuple[str, str], int] = defaultdict(int)
         self.fair_share: dict[tuple[str, str], float] = {}
+        self.version = 0
+        """Grows whenever a queue's allocation changes, so orderings know to look again."""
         self.evicted: dict[str, str] = {}
         self.reasons: dict[str, str] = {}
         self.jobs: dict[str, Job] = {}
+        self.index: NodeIndex | None = None
         self._load_jobs()
+        self.index = NodeIndex(list(self.nodes.values()))
         # Callbacks, filled by plugins.
         self.job_key: Callable[[Job], tuple] = lambda job: (job.rank,)
         self.victim_key: Callable[[Job], tuple] = lambda job: (-job.rank,)
@@ -94,15 +99,21 @@ class Session:
         """Take one of ``job``'s pods from ``node`` on ``devices``."""
         pod = pod_at(node, job.request, devices)
         take(node, job.request, devices)
+        if self.index is not None:
+            self.index.update(node)
         return pod
 
     def give(self, job: Job, pod: PodAt) -> None:
         """Give one of ``job``'s pods back to its node."""
-        give_back(self.nodes[pod.node], job.request, pod.devices)
+        node = self.nodes[pod.node]
+        give_back(node, job.request, pod.devices)
+        if self.index is not None:
+            self.index.update(node)
 
     def account(self, job: Job, pods: tuple[PodAt, ...] | None) -> None:
         """Set where ``job`` runs (None: nowhere) and move its milli-GPUs in every queue above it."""
         before = job.milli if job.pods is not None else 0
+        self.version += 1
         job.pods = pods
         after = job.milli if pods is not None else 0
         for queue in job.path:
@@ -117,6 +128,17 @@ class Session:
     def nodes_for(self, job: Job) -> list[NodeState]:
         """The nodes of ``job``'s pool, in snapshot order."""
         return self.pools.get(job.pool, [])
+
+    def candidate_nodes(self, job: Job) -> list[NodeState]:
+        """One node per distinct capacity state in ``job``'s pool, in snapshot order: placing a pod
+        on these picks what placing it on every node would (see :mod:`.node_index`)."""
+        assert self.index is not None
+        return self.index.representatives(job.pool)
+
+    def free_milli(self, pool: str) -> int:
+        """Free milli-GPUs in ``pool`` now."""
+        assert self.index is not None
+        return self.index.free_milli(pool)
 
     # -- combined plugin verdicts ------------------------------------------------------------
 

@@ -42,10 +42,9 @@ class Statement:
         """Place ``job``'s pods where the placement plugin chooses; all of them (its minimum for a
         gang) or, undoing the partial placement, none."""
         session = self.session
-        nodes = session.nodes_for(job)
         placed: list[PodAt] = []
         for _ in range(job.workload.pods):
-            found = session.place_pod(job, nodes)
+            found = session.place_pod(job, session.candidate_nodes(job))
             if found is None:
                 break
             node, devices = found
