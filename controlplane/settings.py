@@ -170,6 +170,7 @@ TESSERA_TOKEN_LIFETIME = int(os.environ.get("TESSERA_TOKEN_LIFETIME", "3600"))
 # serves plain http on loopback, where secure cookies would never be sent back.
 if _env_bool("TESSERA_HTTPS"):
     SECURE_SSL_REDIRECT = _env_bool("TESSERA_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer's health check may speak plain http
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("TESSERA_HSTS_SECONDS", "31536000"))

@@ -14,9 +14,9 @@ from django.db import IntegrityError, transaction
 from accounts import audit
 from accounts.access import require
 from accounts.errors import AccessDenied, Conflict, Invalid
-from accounts.models import SubjectType, UserSession
+from accounts.models import AccessRule, ScopeType, SubjectType, UserSession
 from accounts.principals import AppPrincipal
-from accounts.roles import USERS
+from accounts.roles import SYSTEM_ADMINISTRATOR, USERS
 from accounts.services import tokens
 from accounts.services.rules import delete_rules_of
 
@@ -50,8 +50,11 @@ def delete_user(origin: audit.Origin, user: Any) -> None:
         raise AccessDenied("You may not delete yourself.")
     with transaction.atomic():
         delete_rules_of(SubjectType.USER, user.get_username())
-        if user.is_superuser and not get_user_model().objects.filter(is_superuser=True).exclude(pk=user.pk).exists():
-            raise Conflict("This is the last superuser; make another one first.")
+        # A superuser counts as a System administrator: one must remain, by rule or by flag.
+        others = get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(pk=user.pk)
+        admin_rules = AccessRule.objects.filter(role_id=SYSTEM_ADMINISTRATOR.id, scope_type=ScopeType.TENANT)
+        if user.is_superuser and not others.exists() and not admin_rules.exists():
+            raise Conflict("This is the last System administrator of the account; make another one first.")
         logout_everywhere_quietly(user)
         audit.record(origin, "delete", "user", user.pk, user.get_username())
         user.delete()
