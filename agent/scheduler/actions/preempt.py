@@ -3,21 +3,17 @@ priority, lowest priority and newest first, only as many as it needs."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from itertools import takewhile
 
 from agent.scheduler.framework.jobs import Job
 from agent.scheduler.framework.ordering import in_queue_order
 from agent.scheduler.framework.session import Session
-from agent.scheduler.framework.solver import evict_to_fit
+from agent.scheduler.framework.solver import evict_to_fit, evictable_by_queue
 
 
 def preempt(session: Session) -> None:
     """Start waiting jobs by preempting lower-priority work of their own project."""
-    # Victims are work running when the action starts, by project and pool, in victim order.
-    by_queue: dict[tuple[str, str], list[Job]] = defaultdict(list)
-    for victim in sorted(session.running_jobs(), key=session.victim_key):
-        if session.evictable(victim):
-            by_queue[victim.project, victim.pool].append(victim)
+    by_queue: dict[tuple[str, str], list[Job]] | None = None
     failed: set[tuple] = set()
     for job in in_queue_order(session, session.pending_jobs()):
         if job.pods is not None:
@@ -25,6 +21,9 @@ def preempt(session: Session) -> None:
         shape = (job.project, job.pool, job.priority, job.preemptible, job.request, job.workload.pods)
         if shape in failed:
             continue
+        if by_queue is None:
+            # Built on first need: victims are work running when the action starts.
+            by_queue = evictable_by_queue(session)
 
         def eligible(victim: Job, job: Job = job) -> bool:
             return session.evictable(victim) and all(check(job, victim) for check in session.preempt_victim_checks)
@@ -32,7 +31,9 @@ def preempt(session: Session) -> None:
         def holds(job: Job = job) -> bool:
             return session.admit(job) is None
 
-        victims = [victim for victim in by_queue[job.project, job.pool] if eligible(victim)]
+        # Victim order puts lower priorities first, so the candidates are a prefix of the list.
+        candidates = by_queue.get((job.project, job.pool), [])
+        victims = [victim for victim in takewhile(lambda v, job=job: v.priority < job.priority, candidates)]
         reason = f"preempted by {job.name} (priority {job.priority}) in project {job.project}"
         if victims and evict_to_fit(session, job, victims, eligible, reason, holds):
             session.reasons.pop(job.name, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from agent.scheduler.api import Workload
 from agent.scheduler.placement import MILLI, NodeState, PodRequest, device_need
@@ -18,10 +19,11 @@ class PodAt:
     portion: float
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Job:
     """A workload in a session. ``pods`` is where it runs now (None while pending);
-    ``original`` is where it ran when the cycle began."""
+    ``original`` is where it ran when the cycle began. The workload's identity, queue and rank
+    are copied into plain fields because every action reads them many times."""
 
     workload: Workload
     request: PodRequest
@@ -30,27 +32,19 @@ class Job:
     rank: int
     started_at: float = 0.0
     pods: tuple[PodAt, ...] | None = None
-    original: tuple[PodAt, ...] | None = field(default=None)
+    original: tuple[PodAt, ...] | None = None
+    name: str = field(init=False)
+    project: str = field(init=False)
+    pool: str = field(init=False)
+    priority: int = field(init=False)
+    preemptible: bool = field(init=False)
 
-    @property
-    def name(self) -> str:
-        return self.workload.name
-
-    @property
-    def project(self) -> str:
-        return self.workload.project
-
-    @property
-    def pool(self) -> str:
-        return self.workload.pool
-
-    @property
-    def priority(self) -> int:
-        return self.workload.priority
-
-    @property
-    def preemptible(self) -> bool:
-        return self.workload.is_preemptible
+    def __post_init__(self) -> None:
+        self.name = self.workload.name
+        self.project = self.workload.project
+        self.pool = self.workload.pool
+        self.priority = self.workload.priority
+        self.preemptible = self.workload.is_preemptible
 
     @property
     def milli(self) -> int:
@@ -62,19 +56,39 @@ class Job:
 
 def pod_request(workload: Workload) -> PodRequest:
     """The request of one of ``workload``'s pods, as the placement package takes it."""
-    if workload.gpus <= 0:
+    return _request(
+        workload.gpus,
+        workload.gpu_portion,
+        workload.gpu_memory_mib,
+        workload.cpu_milli,
+        workload.memory_mib,
+        workload.gpu_models,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _request(
+    gpus: int,
+    portion: float | None,
+    memory: int | None,
+    cpu_milli: int,
+    memory_mib: int,
+    models: frozenset[str] | None,
+) -> PodRequest:
+    # Clusters hold many workloads of few shapes; one shared request per shape.
+    if gpus <= 0:
         milli = 0
-    elif workload.gpu_portion is not None:
-        milli = max(1, round(workload.gpu_portion * MILLI))
+    elif portion is not None:
+        milli = max(1, round(portion * MILLI))
     else:
         milli = MILLI
     return PodRequest(
-        gpus=max(workload.gpus, 0),
+        gpus=max(gpus, 0),
         milli=milli,
-        gpu_memory_mib=workload.gpu_memory_mib if workload.gpus > 0 else None,
-        cpu_milli=workload.cpu_milli,
-        memory_mib=workload.memory_mib,
-        gpu_models=workload.gpu_models,
+        gpu_memory_mib=memory if gpus > 0 else None,
+        cpu_milli=cpu_milli,
+        memory_mib=memory_mib,
+        gpu_models=models,
     )
 
 
@@ -92,14 +106,18 @@ def estimate_milli(workload: Workload, request: PodRequest, device_memory_mib: i
 
 def pod_at(node: NodeState, request: PodRequest, devices: tuple[int, ...]) -> PodAt:
     """The record of a pod placed on ``devices`` of ``node`` (before it takes them)."""
+    if not devices:
+        return PodAt(node=node.name, devices=devices, milli=0, portion=0.0)
+    if request.gpu_memory_mib is None:
+        return PodAt(node=node.name, devices=devices, milli=request.milli * len(devices), portion=request.milli / MILLI)
     by_index = {device.index: device for device in node.devices}
     milli = 0
-    portion = 0.0  # a CPU-only pod holds no device
+    portion = 0.0
     for index in devices:
-        need = device_need(by_index[index], request)
-        milli += need[0] if need is not None else request.milli
-        if request.gpu_memory_mib is not None:
-            portion = request.gpu_memory_mib / by_index[index].memory_mib
-        else:
-            portion = request.milli / MILLI
+        device = by_index.get(index)
+        need = None if device is None else device_need(device, request)
+        if need is None or device is None:
+            raise ValueError(f"device {index} of node {node.name} cannot hold {request.gpu_memory_mib} MiB")
+        milli += need[0]
+        portion = request.gpu_memory_mib / device.memory_mib
     return PodAt(node=node.name, devices=devices, milli=milli, portion=portion)

@@ -42,6 +42,8 @@ class Session:
         self.evicted: dict[str, str] = {}
         self.reasons: dict[str, str] = {}
         self.jobs: dict[str, Job] = {}
+        self.victims: dict[tuple[str, str], list[Job]] | None = None
+        """Evictable running jobs by (project, pool); see ``solver.evictable_by_queue``."""
         self.index: NodeIndex | None = None
         self._load_jobs()
         self.index = NodeIndex(list(self.nodes.values()))

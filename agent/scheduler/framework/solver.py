@@ -3,7 +3,8 @@ keep only the evictions it needed, or undo everything. No eviction is ever usele
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 
 from agent.scheduler.framework.jobs import Job, PodAt
 from agent.scheduler.framework.session import Session
@@ -13,7 +14,7 @@ from agent.scheduler.framework.statement import Statement
 def evict_to_fit(
     session: Session,
     job: Job,
-    victims: Sequence[Job],
+    victims: Iterable[Job],
     eligible: Callable[[Job], bool],
     reason: str,
     holds: Callable[[], bool],
@@ -45,6 +46,21 @@ def evict_to_fit(
         statement.rollback(mark)
     statement.discard()
     return False
+
+
+def evictable_by_queue(session: Session) -> dict[tuple[str, str], list[Job]]:
+    """Jobs running when the cycle began that may be evicted at all (preemptible, old enough), by
+    (project, pool), each list in victim order. Built once per cycle, on first need, since neither
+    rule changes within a cycle; entries evicted since are skipped by their users."""
+    if session.victims is None:
+        found: dict[tuple[str, str], list[Job]] = defaultdict(list)
+        for job in session.running_jobs():
+            if session.evictable(job):
+                found[job.project, job.pool].append(job)
+        for jobs in found.values():
+            jobs.sort(key=session.victim_key)
+        session.victims = found
+    return session.victims
 
 
 def _keep_only_needed(

@@ -24,13 +24,18 @@ def register(session: Session) -> None:
     compute_fair_shares(session)
     tree = session.tree
 
-    def ratio(queue: str, pool: str) -> float:
-        share = session.fair_share.get((queue, pool), 0.0)
-        used = session.allocated[queue, pool]
-        return used / share if share > EPSILON else STARVED_LAST + used
+    allocated = session.allocated
+    # Per (project, pool): the queues from the top down with their fair shares, looked up once.
+    shares: dict[tuple[str, str], list[tuple[tuple[str, str], float]]] = {}
 
     def queue_key(project: str, pool: str) -> tuple:
-        return tuple(ratio(queue, pool) for queue in reversed(tree.path(project)))
+        path = shares.get((project, pool))
+        if path is None:
+            path = [((q, pool), session.fair_share.get((q, pool), 0.0)) for q in reversed(tree.path(project))]
+            shares[project, pool] = path
+        return tuple(
+            allocated[key] / share if share > EPSILON else STARVED_LAST + allocated[key] for key, share in path
+        )
 
     def quota_and_limit(job: Job, extra: int) -> str | None:
         for queue in job.path:
