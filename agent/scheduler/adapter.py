@@ -20,6 +20,10 @@ from agent.scheduler.api import (
 )
 from agent.scheduler.cycle import run_cycle
 from agent.scheduler.placement import MILLI
+from agent.scheduler.plugins import DEFAULT_PLUGINS, fair_share_note
+
+AGENT_PLUGINS = tuple(plugin for plugin in DEFAULT_PLUGINS if plugin is not fair_share_note.register)
+"""The agent's one synthetic project has no fair share worth explaining to anyone."""
 
 PROJECT = "agent"
 HELD_PROJECT = "agent-running"
@@ -62,7 +66,7 @@ def _held(name: str, pod: RunningPod, gpus: int = 1) -> Workload:
 def schedule(snapshot: ClusterSnapshot) -> Decisions:
     """Run one scheduling cycle over the agent's ``snapshot``. Deterministic: the same snapshot
     always gives the same decisions."""
-    outcome = run_cycle(to_snapshot(snapshot))
+    outcome = run_cycle(to_snapshot(snapshot), plugins=AGENT_PLUGINS)
     devices = {node.name: node.devices for node in snapshot.nodes}
     pending_ids = {job.id for job in snapshot.pending}
     placements = {

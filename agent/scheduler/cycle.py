@@ -36,7 +36,7 @@ def close(session: Session) -> Outcome:
     evictions: dict[str, str] = {}
     pending: dict[str, str] = {}
     # Jobs of one shape wait for the same reason; word it once.
-    worded: dict[tuple, str] = {}
+    worded: dict[tuple, tuple[str, bool]] = {}
     for job in session.jobs.values():
         if job.pods is not None:
             if _same(job.pods, job.original):
@@ -51,7 +51,7 @@ def close(session: Session) -> Outcome:
     return Outcome(placements=placements, evictions=evictions, pending=pending)
 
 
-def _reason(session: Session, job: Job, worded: dict[tuple, str]) -> str:
+def _reason(session: Session, job: Job, worded: dict[tuple, tuple[str, bool]]) -> str:
     reason = session.reasons.get(job.name)
     if reason is None:
         reason = session.admit(job) or PLACEMENT
@@ -60,4 +60,8 @@ def _reason(session: Session, job: Job, worded: dict[tuple, str]) -> str:
     shape = (job.pool, job.request, job.workload.pods)
     if shape not in worded:
         worded[shape] = placement_reason(session, job)
-    return worded[shape]
+    text, passing = worded[shape]
+    if not passing:
+        return text
+    notes = [note for note in (add(job) for add in session.reason_notes) if note]
+    return "; ".join([text, *notes])

@@ -32,8 +32,14 @@ def _listing(nodes: list[NodeState], describe: object) -> str:
     return ", ".join(shown)
 
 
-def placement_reason(session: Session, job: Job) -> str:
-    """Why none of ``job``'s placements fit now."""
+def placement_reason(session: Session, job: Job) -> tuple[str, bool]:
+    """Why none of ``job``'s placements fit now, and whether that is passing (capacity in use)
+    rather than structural (no such node, device or pool)."""
+    text = _reason(session, job)
+    return text, "waiting for" in text
+
+
+def _reason(session: Session, job: Job) -> str:
     request = job.request
     if not session.nodes:
         return "no nodes in the cluster"

@@ -56,6 +56,8 @@ class Session:
         self.reclaim_victim_checks: list[Callable[[Job, Job], bool]] = []
         self.preempt_victim_checks: list[Callable[[Job, Job], bool]] = []
         self.evictable_checks: list[Callable[[Job], bool]] = [lambda job: job.preemptible]
+        self.reason_notes: list[Callable[[Job], str | None]] = []
+        """Extra context for a job that found no place (e.g. why it could not reclaim)."""
         self.min_available: Callable[[Job], int] = lambda job: job.workload.pods
         self.place_pod: Callable[[Job, Sequence[NodeState]], tuple[NodeState, tuple[int, ...]] | None] = (
             lambda job, nodes: None

@@ -1,6 +1,6 @@
 """Scheduling policies, one module each; each registers its callbacks when a session opens."""
 
-from agent.scheduler.plugins import gang, min_runtime, placement_strategy, priority, proportion
+from agent.scheduler.plugins import fair_share_note, gang, min_runtime, placement_strategy, priority, proportion
 
 DEFAULT_PLUGINS = (
     priority.register,
@@ -8,6 +8,7 @@ DEFAULT_PLUGINS = (
     min_runtime.register,
     gang.register,
     placement_strategy.register,
+    fair_share_note.register,
 )
 """The plugins of every session, in registration order."""
 
