@@ -32,6 +32,7 @@ class QueueTree:
             self.add(Queue(name=name))
 
     def parent(self, name: str) -> str | None:
+        """The parent of ``name``, or None for a top-level queue (or an unknown parent)."""
         parent = self.queues[name].parent
         return parent if parent in self.queues else None
 
