@@ -149,6 +149,13 @@ def _workload(item: dict[str, Any], position: int) -> Workload:
     portion = item.get("gpu_portion")
     if portion is not None and not 0 < float(portion) <= 1:
         raise ScenarioError(f"workload {name}: gpu_portion must be in (0, 1], not {portion}")
+    if item.get("gpu_memory_mib") is not None and portion is not None:
+        raise ScenarioError(f"workload {name}: give gpu_portion or gpu_memory_mib, not both")
+    limit = item.get("gpu_portion_limit")
+    if limit is not None and not float(portion if portion is not None else 0) <= float(limit) <= 1:
+        raise ScenarioError(f"workload {name}: gpu_portion_limit must lie between gpu_portion and 1, not {limit}")
+    if int(item.get("pods", 1)) < 1 or int(item.get("gpus", 1)) < 0:
+        raise ScenarioError(f"workload {name}: pods must be at least 1 and gpus at least 0")
     running = tuple(
         RunningPod(
             node=str(_required(pod, "node", f"running pod of {name}")),
@@ -167,7 +174,7 @@ def _workload(item: dict[str, Any], position: int) -> Workload:
         gpus=int(item.get("gpus", 1)),
         gpu_portion=None if portion is None else float(portion),
         gpu_memory_mib=None if item.get("gpu_memory_mib") is None else int(item["gpu_memory_mib"]),
-        gpu_portion_limit=None if item.get("gpu_portion_limit") is None else float(item["gpu_portion_limit"]),
+        gpu_portion_limit=None if limit is None else float(limit),
         cpu_milli=int(item.get("cpu_milli", 0)),
         memory_mib=int(item.get("memory_mib", 0)),
         gpu_models=None if not models else frozenset(str(m) for m in models),

@@ -42,6 +42,15 @@ def test_defaults_follow_scenarios_md() -> None:
         ({"name": "x", "workloads": [{"name": "w", "project": "p", "priority": "urgent"}]}, "priority 'urgent'"),
         ({"name": "x", "workloads": [{"name": "w", "project": "p", "gpu_portion": 1.5}]}, "gpu_portion"),
         ({"name": "x", "nodes": [{"name": "n"}, {"name": "n"}]}, "node n is declared twice"),
+        ({"name": "x", "workloads": [{"name": "w", "project": "p", "pods": 0}]}, "pods must be at least 1"),
+        (
+            {"name": "x", "workloads": [{"name": "w", "project": "p", "gpu_portion": 0.5, "gpu_memory_mib": 1}]},
+            "not both",
+        ),
+        (
+            {"name": "x", "workloads": [{"name": "w", "project": "p", "gpu_portion": 0.5, "gpu_portion_limit": 0.2}]},
+            "gpu_portion_limit",
+        ),
     ],
 )
 def test_broken_files_get_a_clear_error(data: dict, message: str) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from agent.scheduler.simulate import run_file
+from agent.scheduler.simulate import load, run_file, simulate
 
 REPO = Path(__file__).resolve().parents[3]
 OURS = Path(__file__).resolve().parent / "scenarios"
@@ -36,6 +37,17 @@ def test_scenario_holds(path: Path) -> None:
     scenario, outcome, problems = run_file(path)
 
     assert problems == [], f"{scenario.name}:\n" + "\n".join(problems) + "\n" + json.dumps(outcome, indent=1)
+
+
+@pytest.mark.parametrize("path", scenario_files())
+def test_scenario_is_stable_after_more_rounds(path: Path) -> None:
+    scenario = load(path)
+
+    def final(rounds: int) -> dict:
+        outcome = simulate(replace(scenario, rounds=rounds))
+        return {name: (w["state"], w.get("pods"), w["evictions"]) for name, w in outcome["workloads"].items()}
+
+    assert final(scenario.rounds + 4) == final(scenario.rounds)
 
 
 def test_our_suite_is_large_and_names_are_unique() -> None:
