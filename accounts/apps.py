@@ -8,4 +8,8 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401  (connects the sign-in receivers)
+        from django.db.models.signals import post_migrate
+
+        from accounts import signals  # connects the sign-in receivers
+
+        post_migrate.connect(signals.reseed_roles, sender=self, dispatch_uid="accounts.reseed_roles")

@@ -137,3 +137,12 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
 )
 
 ROLES_BY_ID: dict[int, RoleDefinition] = {role.id: role for role in ROLE_DEFINITIONS}
+
+
+def seed_roles(role_model: type) -> None:
+    """Write this table into the ``Role`` table (the migration's model or the real one)."""
+    for definition in ROLE_DEFINITIONS:
+        role_model.objects.update_or_create(
+            id=definition.id, defaults={"name": definition.name, "description": definition.description}
+        )
+    role_model.objects.exclude(id__in=[d.id for d in ROLE_DEFINITIONS]).delete()

@@ -34,3 +34,15 @@ def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
         UserSession.objects.filter(session_key=session_key).delete()
     if user is not None:
         audit.record(audit.Origin(user, audit.client_address(request)), "sign_out", "user", user.pk, str(user))
+
+
+def reseed_roles(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """After migrate or flush: the roles table is the table in code again (unless the accounts
+    tables were just migrated away)."""
+    from django.db import connections
+
+    from accounts.models import Role
+    from accounts.roles import seed_roles
+
+    if Role._meta.db_table in connections[using].introspection.table_names():
+        seed_roles(Role)

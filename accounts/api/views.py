@@ -119,7 +119,7 @@ class AccessRuleListView(APIView):
 
 
 def _uuid(value: str) -> bool:
-    return rule_services._is_uuid(value)
+    return rule_services.is_uuid(value)
 
 
 class AccessRuleDetailView(APIView):
@@ -161,7 +161,7 @@ class ApplicationListView(APIView):
 
 def _application(request: Request, app_id: str, action: str) -> Application:
     require(request.user, action, APPS)
-    if not rule_services._is_uuid(app_id):
+    if not rule_services.is_uuid(app_id):
         raise NotFound(f"There is no application {app_id!r}.")
     return get_object_or_404(Application, pk=app_id)
 

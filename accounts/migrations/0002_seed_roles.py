@@ -1,23 +1,20 @@
 """Seed the system roles from ``accounts.roles`` (the one table of roles, written in code).
 
-A later change to that table comes with a migration that runs ``seed_roles`` again.
+A later change to that table comes with a migration that runs ``seed_roles`` again; a
+``post_migrate`` receiver also rewrites it, so a database flushed by ``manage.py flush`` (as
+transactional tests do) gets its roles back.
 """
 
 from django.db import migrations
 
 
-def seed_roles(apps, schema_editor):
-    from accounts.roles import ROLE_DEFINITIONS
+def seed(apps, schema_editor):
+    from accounts.roles import seed_roles
 
-    Role = apps.get_model("accounts", "Role")
-    for definition in ROLE_DEFINITIONS:
-        Role.objects.update_or_create(
-            id=definition.id, defaults={"name": definition.name, "description": definition.description}
-        )
-    Role.objects.exclude(id__in=[d.id for d in ROLE_DEFINITIONS]).delete()
+    seed_roles(apps.get_model("accounts", "Role"))
 
 
 class Migration(migrations.Migration):
     dependencies = [("accounts", "0001_identity_and_access")]
 
-    operations = [migrations.RunPython(seed_roles, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -44,7 +44,7 @@ def resolve_scope(scope_type: str, scope_id: str) -> tuple[str, str, ScopePath, 
         return scope_type, TENANT_SCOPE_ID, ScopePath(), None
     model = {"cluster": Cluster, "department": Department, "project": Project}[scope_type]
     scope_id = str(scope_id)
-    valid = scope_id.isdigit() if model is not Cluster else _is_uuid(scope_id)
+    valid = scope_id.isdigit() if model is not Cluster else is_uuid(scope_id)
     target = model.objects.filter(pk=scope_id).first() if valid else None
     if target is None:
         raise Invalid(f"There is no {scope_type} with id {scope_id!r}.")
@@ -52,7 +52,7 @@ def resolve_scope(scope_type: str, scope_id: str) -> tuple[str, str, ScopePath, 
     return scope_type, str(target.pk), path, path.cluster
 
 
-def _is_uuid(value: str) -> bool:
+def is_uuid(value: str) -> bool:
     import uuid
 
     try:
@@ -97,6 +97,9 @@ def create_rule(
             )
             audit.record(origin, "create", "access_rule", rule.pk, str(rule), role=role.name)
     except IntegrityError:
+        same = {"role_id": role.id, "scope_type": scope_type, "scope_id": scope_id}
+        if not AccessRule.objects.filter(subject_type=subject_type, subject_id=subject_id, **same).exists():
+            raise  # not a duplicate: a real fault, not the caller's
         raise Conflict(f"{subject_type} {subject_id!r} already has the role {role.name!r} in this scope.")
     return rule
 
