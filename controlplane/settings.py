@@ -133,6 +133,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clusters.tasks.mark_silent_clusters_offline",
         "schedule": TESSERA_OFFLINE_SWEEP_SECONDS,
     },
+    "purge-expired-tokens": {"task": "accounts.tasks.purge_expired_tokens", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {

@@ -7,6 +7,7 @@ urlpatterns = [
     path("v1/token/revoke", tokens.RevokeTokenView.as_view(), name="token-revoke"),
     path("v2/token", tokens.OAuthTokenView.as_view(), name="token-v2"),
     path("v1/me", views.MeView.as_view(), name="me"),
+    path("v1/me/password", views.MyPasswordView.as_view(), name="me-password"),
     path("v1/users", views.UserListView.as_view(), name="user-list"),
     path("v1/users/<str:user_id>", views.UserDetailView.as_view(), name="user-detail"),
     path("v1/users/<str:user_id>/logout", views.UserLogoutView.as_view(), name="user-logout"),

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -17,7 +17,7 @@ from accounts.api.representations import (
     role_representation,
     user_representation,
 )
-from accounts.errors import NotFound
+from accounts.errors import Invalid, NotFound
 from accounts.models import AccessRule, Application
 from accounts.principals import AppPrincipal
 from accounts.roles import APPS, ROLE_DEFINITIONS, ROLES_BY_ID, USERS
@@ -250,3 +250,27 @@ class MeView(APIView):
                 ],
             }
         )
+
+
+class PasswordChange(StrictSerializer):
+    currentPassword = StrictCharField(trim_whitespace=False)
+    newPassword = StrictCharField(trim_whitespace=False)
+
+
+class MyPasswordView(APIView):
+    """``POST /api/v1/me/password``: a local user changes his own password."""
+
+    def post(self, request: Request) -> Response:
+        if isinstance(request.user, AppPrincipal):
+            raise Invalid("Applications have secrets, not passwords: regenerate the secret instead.")
+        body = PasswordChange(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        session = getattr(request, "session", None)
+        keep = session.session_key if session is not None and request.auth is None else None
+        user_services.change_password(
+            _origin(request), request.user, data["currentPassword"], data["newPassword"], keep
+        )
+        if keep:
+            update_session_auth_hash(request._request, request.user)  # this session stays signed in
+        return Response(status=status.HTTP_204_NO_CONTENT)

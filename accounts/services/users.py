@@ -17,7 +17,7 @@ from accounts.errors import AccessDenied, Conflict, Invalid
 from accounts.models import AccessRule, ScopeType, SubjectType, UserSession
 from accounts.principals import AppPrincipal
 from accounts.roles import SYSTEM_ADMINISTRATOR, USERS
-from accounts.services import tokens
+from accounts.services import signin, tokens
 from accounts.services.rules import delete_rules_of
 
 
@@ -64,14 +64,36 @@ def _session_store(session_key: str) -> SessionBase:
     return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
 
 
-def logout_everywhere_quietly(user: Any) -> int:
-    """End every browser session of the user and revoke his tokens; returns sessions ended."""
-    keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+def logout_everywhere_quietly(user: Any, keep_session: str | None = None) -> int:
+    """End every browser session of the user (but ``keep_session``) and revoke his tokens;
+    returns the number of sessions ended."""
+    sessions = UserSession.objects.filter(user=user).exclude(session_key=keep_session or "")
+    keys = list(sessions.values_list("session_key", flat=True))
     for key in keys:
         _session_store(key).delete()
-    UserSession.objects.filter(user=user).delete()
+    sessions.delete()
     tokens.revoke_all_of_user(user)
     return len(keys)
+
+
+def change_password(origin: audit.Origin, user: Any, current: str, new: str, keep_session: str | None) -> None:
+    """Change one's own password: the current one must be right (wrong guesses count towards the
+    lockout), the new one must pass the validators, and every other session and token ends."""
+    if signin.is_locked(user.get_username()):
+        raise AccessDenied(signin.lockout_message(user.get_username()))
+    if not user.check_password(current):
+        signin.record_failure(user.get_username())
+        audit.record(origin, "change_password", "user", user.pk, user.get_username(), "failure")
+        raise Invalid("currentPassword is wrong.")
+    try:
+        validate_password(new, user)
+    except ValidationError as exc:
+        raise Invalid("newPassword: " + " ".join(exc.messages))
+    with transaction.atomic():
+        user.set_password(new)
+        user.save(update_fields=["password"])
+        ended = logout_everywhere_quietly(user, keep_session)
+        audit.record(origin, "change_password", "user", user.pk, user.get_username(), sessions_ended=ended)
 
 
 def logout_everywhere(origin: audit.Origin, user: Any) -> int:
