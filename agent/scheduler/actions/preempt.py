@@ -13,7 +13,6 @@ from agent.scheduler.framework.solver import evict_to_fit, evictable_by_queue
 
 def preempt(session: Session) -> None:
     """Start waiting jobs by preempting lower-priority work of their own project."""
-    by_queue: dict[tuple[str, str], list[Job]] | None = None
     failed: set[tuple] = set()
     for job in in_queue_order(session, session.pending_jobs()):
         if job.pods is not None:
@@ -21,9 +20,7 @@ def preempt(session: Session) -> None:
         shape = (job.project, job.pool, job.priority, job.preemptible, job.request, job.workload.pods)
         if shape in failed:
             continue
-        if by_queue is None:
-            # Built on first need: victims are work running when the action starts.
-            by_queue = evictable_by_queue(session)
+        by_queue = evictable_by_queue(session)
 
         def eligible(victim: Job, job: Job = job) -> bool:
             return session.evictable(victim) and all(check(job, victim) for check in session.preempt_victim_checks)

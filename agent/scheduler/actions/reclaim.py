@@ -13,7 +13,6 @@ from agent.scheduler.framework.solver import evict_to_fit, evictable_by_queue
 
 def reclaim(session: Session) -> None:
     """Start waiting jobs that are owed resources by evicting over-fair-share work."""
-    by_queue: dict[tuple[str, str], list[Job]] | None = None
     failed: set[tuple] = set()
     for job in in_queue_order(session, session.pending_jobs()):
         if job.pods is not None or session.admit(job) is not None or not session.may_reclaim(job):
@@ -21,9 +20,7 @@ def reclaim(session: Session) -> None:
         shape = (job.project, job.pool, job.request, job.workload.pods)
         if shape in failed:
             continue
-        if by_queue is None:
-            # Built on first need: victims are work running when the action starts.
-            by_queue = evictable_by_queue(session)
+        by_queue = evictable_by_queue(session)
 
         def over_share(victim: Job, job: Job = job) -> bool:
             return all(check(job, victim) for check in session.reclaim_victim_checks)

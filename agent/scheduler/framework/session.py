@@ -6,7 +6,7 @@ actions only call the session's combined verdicts, so a policy change never touc
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 
 from agent.scheduler.api import Node, Snapshot
@@ -42,7 +42,7 @@ class Session:
         self.evicted: dict[str, str] = {}
         self.reasons: dict[str, str] = {}
         self.jobs: dict[str, Job] = {}
-        self.victims: dict[tuple[str, str], list[Job]] | None = None
+        self.victims: dict[tuple[str, str], deque[Job]] | None = None
         """Evictable running jobs by (project, pool); see ``solver.evictable_by_queue``."""
         self.index: NodeIndex | None = None
         self._load_jobs()

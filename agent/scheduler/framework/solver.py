@@ -3,7 +3,7 @@ keep only the evictions it needed, or undo everything. No eviction is ever usele
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 
 from agent.scheduler.framework.jobs import Job, PodAt
@@ -28,6 +28,11 @@ def evict_to_fit(
     when ``job`` runs; otherwise the session is left exactly as it was.
     """
     statement = session.statement()
+    # Capacity freed earlier in this action may already be enough.
+    if session.admit(job) is None and statement.place(job) and holds():
+        statement.commit()
+        return True
+    statement.discard()
     evicted: list[tuple[Job, tuple[PodAt, ...]]] = []
     for victim in victims:
         if max_victims is not None and len(evicted) >= max_victims:
@@ -48,18 +53,20 @@ def evict_to_fit(
     return False
 
 
-def evictable_by_queue(session: Session) -> dict[tuple[str, str], list[Job]]:
-    """Jobs running when the cycle began that may be evicted at all (preemptible, old enough), by
-    (project, pool), each list in victim order. Built once per cycle, on first need, since neither
-    rule changes within a cycle; entries evicted since are skipped by their users."""
+def evictable_by_queue(session: Session) -> dict[tuple[str, str], deque[Job]]:
+    """Jobs running when first asked that may be evicted at all (preemptible, old enough), by
+    (project, pool), each in victim order. Built once per cycle, since neither rule changes within
+    a cycle; jobs evicted since are dropped from the front as they are met, so each action walks
+    only live candidates."""
     if session.victims is None:
         found: dict[tuple[str, str], list[Job]] = defaultdict(list)
         for job in session.running_jobs():
             if session.evictable(job):
                 found[job.project, job.pool].append(job)
-        for jobs in found.values():
-            jobs.sort(key=session.victim_key)
-        session.victims = found
+        session.victims = {key: deque(sorted(jobs, key=session.victim_key)) for key, jobs in found.items()}
+    for jobs in session.victims.values():
+        while jobs and jobs[0].pods is None:
+            jobs.popleft()
     return session.victims
 
 
