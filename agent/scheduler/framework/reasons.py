@@ -56,7 +56,10 @@ def _reason(session: Session, job: Job) -> str:
     memory = max((device.memory_mib for node in nodes for device in node.devices), default=0)
     if request.gpu_memory_mib is not None and request.gpu_memory_mib > memory:
         return f"requests {request.gpu_memory_mib} MiB of GPU memory but the largest device has {memory} MiB"
-    prefix = f"gang of {job.workload.pods} pods, each " if job.workload.pods > 1 else ""
+    prefix = ""
+    if job.workload.pods > 1:
+        fit = _pods_that_fit(session, job)
+        prefix = f"gang of {job.workload.pods} pods ({f'only {fit}' if fit else 'none'} fit now), each "
     if request.gpus > 0 and not any(node_admits(node, request) for node in nodes):
         return f"{prefix}waiting for {request.cpu_milli} CPU millicores and {request.memory_mib} MiB of memory"
     if request.gpus <= 0:
@@ -72,3 +75,16 @@ def _reason(session: Session, job: Job) -> str:
         f"{prefix}waiting for {_need(request)}: the freest device has {best[0] / MILLI:g} of a GPU "
         f"and {best[1]} MiB free (node {best[2]})"
     )
+
+
+def _pods_that_fit(session: Session, job: Job) -> int:
+    """How many of ``job``'s pods would fit now, one after another (tried, then given back)."""
+    taken = []
+    for _ in range(job.workload.pods):
+        found = session.place_pod(job, session.candidate_nodes(job))
+        if found is None:
+            break
+        taken.append(session.take(job, *found))
+    for pod in reversed(taken):
+        session.give(job, pod)
+    return len(taken)

@@ -16,7 +16,7 @@ def register(session: Session) -> None:
             return None
         used = session.allocated[job.project, job.pool]
         share = session.fair_share.get((job.project, job.pool), 0.0)
-        held = f"holds {gpus(used)} GPUs against a fair share of {gpus(share)}"
-        return f"project {job.project} {held}, so it cannot reclaim more"
+        wanted = f"holds {gpus(used)} GPUs and asks for {gpus(job.milli)} more"
+        return f"project {job.project} {wanted}, beyond its fair share of {gpus(share)}, so it cannot reclaim"
 
     session.reason_notes.append(note)
