@@ -13,3 +13,4 @@ class AccountsConfig(AppConfig):
         from accounts import signals  # connects the sign-in receivers
 
         post_migrate.connect(signals.reseed_roles, sender=self, dispatch_uid="accounts.reseed_roles")
+        signals.connect_scope_cleanup()

@@ -46,3 +46,23 @@ def reseed_roles(sender: Any, using: str = "default", **kwargs: Any) -> None:
 
     if Role._meta.db_table in connections[using].introspection.table_names():
         seed_roles(Role)
+
+
+def _forget_rules_on(scope_type: str) -> Any:
+    def forget(sender: Any, instance: Any, **kwargs: Any) -> None:
+        from accounts.models import AccessRule
+
+        AccessRule.objects.filter(scope_type=scope_type, scope_id=str(instance.pk)).delete()
+
+    return forget
+
+
+def connect_scope_cleanup() -> None:
+    """A rule on a cluster, department or project that is deleted would name nothing: it goes
+    with its scope (a cluster's deletion cascades to its departments and projects, and so here)."""
+    from django.db.models.signals import post_delete
+
+    from clusters.models import Cluster, Department, Project
+
+    for model, scope_type in ((Cluster, "cluster"), (Department, "department"), (Project, "project")):
+        post_delete.connect(_forget_rules_on(scope_type), sender=model, weak=False, dispatch_uid=f"rules-{scope_type}")

@@ -162,6 +162,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutModelBackend"]
 TESSERA_SIGNIN_MAX_FAILURES = int(os.environ.get("TESSERA_SIGNIN_MAX_FAILURES", "5"))
 TESSERA_SIGNIN_LOCKOUT_SECONDS = int(os.environ.get("TESSERA_SIGNIN_LOCKOUT_SECONDS", "900"))
+# Keys Tessera keeps in Redis start with this (test runs sharing one Redis each get their own).
+TESSERA_REDIS_PREFIX = os.environ.get("TESSERA_CHANNEL_PREFIX", "tessera")
 
 # Bearer tokens: HS256 JWTs signed with this key (by default derived from SECRET_KEY).
 TESSERA_TOKEN_KEY = os.environ.get("TESSERA_TOKEN_KEY") or f"tessera-tokens:{SECRET_KEY}"

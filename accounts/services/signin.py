@@ -15,8 +15,10 @@ from django.conf import settings
 
 
 def _key(username: str) -> str:
+    # Case and surrounding spaces do not make a new account to guess at; hashing keeps names
+    # out of Redis.
     digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()
-    return f"tessera:signin-failures:{digest}"
+    return f"{settings.TESSERA_REDIS_PREFIX}:signin-failures:{digest}"
 
 
 class RedisCounter:

@@ -130,3 +130,15 @@ def test_list_filters(api, org, make_user):
     assert page["totalRecords"] == 2 and page["displayRecords"] == 1
     assert api.get(URL, {"roleId": "x"}).status_code == 400
     assert Client().get(URL).status_code == 401
+
+
+def test_rules_go_with_their_scope(org, make_user):
+    make_user("eve")
+    grant("eve", 9, "project", org.p4.pk)
+    grant("eve", 9, "department", org.d3.pk)
+    grant("eve", 9, "cluster", org.c2.pk)
+    kept = grant("eve", 9, "project", org.p1.pk)
+    org.workloads["p4"].delete()
+    org.p4.delete()
+    org.c2.delete()  # cascades to d3
+    assert list(AccessRule.objects.filter(subject_id="eve")) == [kept]
