@@ -27,11 +27,16 @@ class Node:
 @dataclass(frozen=True)
 class PoolQuota:
     """A queue's share of one pool, in milli-GPUs: deserved quota, over-quota weight, limit
-    (-1 = no limit)."""
+    (-1 = no limit). CPU (millicores) and memory (MiB) quotas apply only where given: a limit
+    caps all work, a deserved amount caps non-preemptible work."""
 
     deserved_milli: int = 0
     over_quota_weight: float = 1.0
     limit_milli: int = -1
+    cpu_deserved_milli: int | None = None
+    cpu_limit_milli: int = -1
+    memory_deserved_mib: int | None = None
+    memory_limit_mib: int = -1
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,9 @@ class Session:
             self.pools[state.pool].append(state)
         self.allocated: dict[tuple[str, str], int] = defaultdict(int)
         self.non_preemptible: dict[tuple[str, str], int] = defaultdict(int)
+        self.held: dict[tuple[str, str, str], int] = defaultdict(int)
+        """CPU millicores and memory MiB held per (queue, pool, resource); resources "cpu",
+        "memory", and "np-cpu", "np-memory" for non-preemptible work."""
         self.fair_share: dict[tuple[str, str], float] = {}
         self.version = 0
         """Grows whenever a queue's allocation changes, so orderings know to look again."""
@@ -116,7 +119,8 @@ class Session:
 
     def account(self, job: Job, pods: tuple[PodAt, ...] | None) -> None:
         """Set where ``job`` runs (None: nowhere) and move its milli-GPUs in every queue above it."""
-        before = job.milli if job.pods is not None else 0
+        was_running = job.pods is not None
+        before = job.milli if was_running else 0
         self.version += 1
         job.pods = pods
         after = job.milli if pods is not None else 0
@@ -124,6 +128,17 @@ class Session:
             self.allocated[queue, job.pool] += after - before
             if not job.preemptible:
                 self.non_preemptible[queue, job.pool] += after - before
+        if was_running == (pods is not None) or not (job.request.cpu_milli or job.request.memory_mib):
+            return
+        # CPU and memory move only when the job starts or stops, not when it is moved.
+        sign = 1 if pods is not None else -1
+        cpu, memory = job.request.cpu_milli * job.workload.pods, job.request.memory_mib * job.workload.pods
+        for queue in job.path:
+            self.held[queue, job.pool, "cpu"] += sign * cpu
+            self.held[queue, job.pool, "memory"] += sign * memory
+            if not job.preemptible:
+                self.held[queue, job.pool, "np-cpu"] += sign * cpu
+                self.held[queue, job.pool, "np-memory"] += sign * memory
 
     def statement(self) -> Statement:
         """A new statement over this session."""

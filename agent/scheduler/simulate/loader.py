@@ -114,6 +114,10 @@ def _quota(item: dict[str, Any]) -> PoolQuota:
         deserved_milli=_milli(float(item.get("deserved_gpus", 0))),
         over_quota_weight=float(item.get("over_quota_weight", 1)),
         limit_milli=_milli(float(item.get("limit_gpus", -1))),
+        cpu_deserved_milli=None if item.get("deserved_cpu_milli") is None else int(item["deserved_cpu_milli"]),
+        cpu_limit_milli=int(item.get("limit_cpu_milli", -1)),
+        memory_deserved_mib=None if item.get("deserved_memory_mib") is None else int(item["deserved_memory_mib"]),
+        memory_limit_mib=int(item.get("limit_memory_mib", -1)),
     )
 
 

@@ -3,6 +3,8 @@ pure function of its snapshot."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from agent.scheduler import Node, PoolQuota, Queue, RunningPod, Snapshot, Workload, run_cycle
@@ -54,6 +56,28 @@ def test_rollback_restores_capacity_usage_and_eviction_records_exactly() -> None
     statement.discard()
     assert (free(session), usage(session), dict(session.evicted)) == before
     assert session.jobs["run-1"].pods == session.jobs["run-1"].original
+
+
+def test_rollback_restores_cpu_and_memory_held_by_queues() -> None:
+    base = snapshot()
+    workloads = (
+        Workload("cpu-run", "b", gpus=0, cpu_milli=3000, memory_mib=512, running=(RunningPod("n1", ()),)),
+        Workload("cpu-wait", "a", gpus=0, cpu_milli=2000, memory_mib=256, pods=2),
+    )
+    session = Session(replace(base, workloads=workloads), DEFAULT_PLUGINS)
+    before = {key: value for key, value in session.held.items() if value}
+    statement = session.statement()
+
+    statement.evict(session.jobs["cpu-run"], "test")
+    assert statement.place(session.jobs["cpu-wait"])
+    assert session.held["dept", "default", "cpu"] == 4000
+    statement.discard()
+
+    assert {key: value for key, value in session.held.items() if value} == before
+    assert before == {("b", "default", "cpu"): 3000, ("b", "default", "memory"): 512} | {
+        ("dept", "default", "cpu"): 3000,
+        ("dept", "default", "memory"): 512,
+    }
 
 
 def test_commit_keeps_the_operations() -> None:

@@ -39,7 +39,12 @@ def random_snapshot(seed: int) -> Snapshot:
         Queue(
             f"p{p}",
             parent=departments[p % len(departments)].name,
-            quotas={"default": quota(rng, [0, 500, 1000, 2000], [-1, -1, 1500]), "x": PoolQuota(1000)},
+            quotas={
+                "default": replace(
+                    quota(rng, [0, 500, 1000, 2000], [-1, -1, 1500]), cpu_limit_milli=rng.choice([-1, 8000])
+                ),
+                "x": PoolQuota(1000),
+            },
             min_runtime_s=rng.choice([None, None, 100.0]),
         )
         for p in range(rng.randint(1, 4))
@@ -47,7 +52,15 @@ def random_snapshot(seed: int) -> Snapshot:
     workloads = []
     for i in range(rng.randint(2, 12)):
         shape: dict[str, Any] = rng.choice(
-            [{}, {"gpu_portion": 0.5}, {"gpu_portion": 0.25}, {"gpus": 2}, {"pods": 2, "gpus": 1}, {"gpus": 0}]
+            [
+                {},
+                {"gpu_portion": 0.5},
+                {"gpu_portion": 0.25},
+                {"gpus": 2},
+                {"pods": 2, "gpus": 1},
+                {"gpus": 0, "cpu_milli": 4000},
+                {"cpu_milli": 2000},
+            ]
         )
         workloads.append(
             Workload(
@@ -106,4 +119,5 @@ def test_rules_hold_round_after_round(seed: int) -> None:
             rules = session.tree.queues[queue].quota(pool)
             assert rules.limit_milli < 0 or used <= rules.limit_milli
             assert session.non_preemptible[queue, pool] <= rules.deserved_milli
+            assert rules.cpu_limit_milli < 0 or session.held[queue, pool, "cpu"] <= rules.cpu_limit_milli
     assert sum(evictions_per_round[SETTLED_AFTER:]) == 0, evictions_per_round
