@@ -17,6 +17,7 @@ from agent.scheduler.placement.capacity import (
     take,
 )
 from agent.scheduler.placement.fgd import FragmentationGradient, Tessera
+from agent.scheduler.placement.fill import FillModel
 from agent.scheduler.placement.fragmentation import (
     DEFAULT_DISTRIBUTION,
     FragmentModel,
@@ -35,6 +36,7 @@ __all__ = [
     "BestFit",
     "BinPack",
     "Device",
+    "FillModel",
     "FragmentModel",
     "FragmentationGradient",
     "NodeIndex",

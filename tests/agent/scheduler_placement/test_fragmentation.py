@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.scheduler.placement import MILLI, FragmentModel, PodRequest, WorkloadClass, distribution
+from agent.scheduler.placement import MILLI, FillModel, FragmentModel, PodRequest, WorkloadClass, distribution
 from tests.agent.scheduler_placement.helpers import node
 
 WHOLE = WorkloadClass(gpus=1, milli=MILLI)
@@ -75,3 +75,22 @@ def test_a_cached_fragment_follows_the_node_version():
     state.devices[0].free_milli = 400
     state.version += 1
     assert model.node_fragment(state) == 400
+
+
+def test_fill_counts_the_gpus_a_class_could_not_use_for_want_of_cpu():
+    model = FillModel([WorkloadClass(gpus=1, milli=MILLI, cpu_milli=4000)])
+    # 3 free GPUs, CPU for 2 of those pods: 1000 stranded.
+    assert model.node_fragment(node(frees=(MILLI,) * 3, cpu=8000)) == 1000
+    assert model.node_fragment(node(frees=(MILLI,) * 3)) == 0
+
+
+def test_fill_counts_device_remainders_shares_cannot_use():
+    model = FillModel([WorkloadClass(gpus=1, milli=300, count=2)])
+    # 3 shares fit the free device, 1 the half one: 1500 - 4 x 300 = 300 unused, counted twice.
+    assert model.node_fragment(node(frees=(MILLI, 500))) == 600
+
+
+def test_fill_multi_gpu_classes_need_whole_devices():
+    model = FillModel([WorkloadClass(gpus=2, milli=MILLI), WorkloadClass(1, 500, 0, frozenset({"T4"}))])
+    # Two pairs of free GPUs use 4000 of 4700; the T4-only class can use none of an A100 node.
+    assert model.node_fragment(node(frees=(MILLI,) * 4 + (700,), model="A100")) == 700 + 4700

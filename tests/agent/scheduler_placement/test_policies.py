@@ -135,3 +135,21 @@ def test_placement_is_deterministic():
     pod = PodRequest(gpus=1, milli=300, cpu_milli=500)
     results = {place(_cluster(random.Random(5)), pod, "tessera") for _ in range(3)}
     assert len(results) == 1
+
+
+def test_tessera_keeps_cpu_where_free_gpus_need_it():
+    # Whole GPUs with 4 cores each arrive. On "lean" (4 GPUs, 16 cores) an 8-core pod would leave
+    # 3 GPUs but cores for only 2 of them; on "rich" nothing is stranded. FGD sees no difference.
+    classes = (WorkloadClass(gpus=1, milli=MILLI, cpu_milli=4000),)
+    lean, rich = node("lean", (MILLI,) * 4, cpu=16000), node("rich", (MILLI,) * 4, cpu=64000)
+    pod = PodRequest(gpus=1, cpu_milli=8000)
+    assert place([lean, rich], pod, "fgd", distribution=classes)[0] == "lean"
+    assert place([lean, rich], pod, "tessera", distribution=classes)[0] == "rich"
+
+
+def test_tessera_puts_cpu_only_pods_where_no_gpu_needs_the_cpu():
+    classes = (WorkloadClass(gpus=1, milli=MILLI, cpu_milli=4000),)
+    idle, busy = node("idle", (MILLI, MILLI), cpu=8000), node("busy", (0, 0), cpu=8000)
+    pod = PodRequest(cpu_milli=4000)
+    assert place([idle, busy], pod, "fgd", distribution=classes)[0] == "idle"
+    assert place([idle, busy], pod, "tessera", distribution=classes)[0] == "busy"
