@@ -109,13 +109,18 @@ class Statement:
         session.account(job, None)
         for pod in reversed(pods):
             session.give(job, pod)
-        first = job.original is not None and job.name not in session.evicted
-        if first:
+        # Only work that ran when the cycle began is evicted; un-placing this cycle's work is not.
+        # The latest reason wins: it says why the job is stopped now.
+        counted = job.original is not None
+        previous = session.evicted.get(job.name)
+        if counted:
             session.evicted[job.name] = reason
 
         def undo() -> None:
-            if first:
+            if counted and previous is None:
                 del session.evicted[job.name]
+            elif counted and previous is not None:
+                session.evicted[job.name] = previous
             taken = tuple(session.take(job, session.nodes[pod.node], pod.devices) for pod in pods)
             session.account(job, taken)
 
