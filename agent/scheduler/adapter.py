@@ -36,15 +36,30 @@ def to_snapshot(snapshot: ClusterSnapshot) -> Snapshot:
     """The full scheduler's snapshot for the agent's whole-GPU one."""
     index = {(node.name, uuid): i for node in snapshot.nodes for i, uuid in enumerate(node.devices)}
     nodes = tuple(Node(name=node.name, gpus=len(node.devices)) for node in snapshot.nodes)
+    names = {node.name for node in snapshot.nodes}
     capacity = MILLI * sum(len(node.devices) for node in snapshot.nodes)
     held: list[Workload] = []
-    for node in snapshot.nodes:
-        for uuid in sorted(node.used, key=lambda u: index[node.name, u]):
-            pod = RunningPod(node=node.name, gpus=(index[node.name, uuid],))
-            held.append(_held(f"{node.name}/{uuid}", pod))
+    claimed: set[tuple[str, str]] = set()
+
+    def claim(node: str, uuids: tuple[str, ...]) -> tuple[int, ...]:
+        # The runtime may report a device twice (a workload still stopping); hold it once, and
+        # ignore devices the inventory does not know.
+        fresh = [uuid for uuid in uuids if (node, uuid) in index and (node, uuid) not in claimed]
+        claimed.update((node, uuid) for uuid in fresh)
+        return tuple(index[node, uuid] for uuid in fresh)
+
+    seen: set[str] = set()
     for allocation in snapshot.running:
-        devices = tuple(index[allocation.node, uuid] for uuid in allocation.devices)
-        held.append(_held(allocation.job_id, RunningPod(node=allocation.node, gpus=devices), gpus=len(devices)))
+        if allocation.node in names and allocation.job_id not in seen:
+            seen.add(allocation.job_id)
+            devices = claim(allocation.node, allocation.devices)
+            pod = RunningPod(node=allocation.node, gpus=devices)
+            held.append(_held(allocation.job_id, pod, gpus=len(devices)))
+    for node in snapshot.nodes:
+        for uuid in sorted(node.used, key=lambda u: index.get((node.name, u), -1)):
+            devices = claim(node.name, (uuid,))
+            if devices:
+                held.append(_held(f"{node.name}/{uuid}", RunningPod(node=node.name, gpus=devices)))
     pending = tuple(
         Workload(
             name=job.id,
