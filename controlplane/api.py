@@ -39,6 +39,8 @@ def _flatten(detail: Any, prefix: str = "") -> list[str]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
     for error, status in DOMAIN_ERRORS.items():
         if isinstance(exc, error):
+            if isinstance(exc, AccessDenied):
+                _audit_refusal(context.get("request"), str(exc))
             return Response({"code": status, "message": str(exc)}, status=status)
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -50,3 +52,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
         detail = response.data.get("detail", response.data) if isinstance(response.data, dict) else response.data
         response.data = {"code": response.status_code, "message": str(detail)}
     return response
+
+
+def _audit_refusal(request: Any, message: str) -> None:
+    """A refused attempt to change something is worth a line in the audit log; a refused read is not."""
+    if request is None or request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    from accounts import audit
+    from accounts.models import Outcome
+
+    audit.record(audit.Origin.of(request), request.method.lower(), "endpoint", request.path, "", Outcome.FAILURE,
+                 reason=message)  # fmt: skip

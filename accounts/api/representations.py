@@ -42,6 +42,20 @@ def role_representation(role: RoleDefinition) -> dict[str, Any]:
     }
 
 
+def scope_names(rules: list[AccessRule]) -> dict[tuple[str, str], str]:
+    """The names of the rules' scopes, three queries at most, for ``scopeName``."""
+    from clusters.models import Cluster, Department, Project
+
+    names: dict[tuple[str, str], str] = {("tenant", "1"): "account"}
+    for scope_type, model in (("cluster", Cluster), ("department", Department), ("project", Project)):
+        ids = {r.scope_id for r in rules if r.scope_type == scope_type}
+        if ids:
+            names.update(
+                {(scope_type, str(pk)): name for pk, name in model.objects.filter(pk__in=ids).values_list("pk", "name")}
+            )
+    return names
+
+
 def access_rule_representation(rule: AccessRule, scope_name: str = "") -> dict[str, Any]:
     """Run:ai's ``AccessRule``."""
     return {

@@ -15,6 +15,7 @@ from accounts.api.representations import (
     access_rule_representation,
     application_representation,
     role_representation,
+    scope_names,
     user_representation,
 )
 from accounts.errors import Invalid, NotFound
@@ -105,7 +106,9 @@ class AccessRuleListView(APIView):
         total = rules.count()
         offset = _int(data.get("offset", "0"), "offset")
         limit = min(_int(data.get("limit", "50"), "limit"), 500)
-        page = [access_rule_representation(r) for r in rules[offset : offset + limit]]
+        rows = list(rules[offset : offset + limit])
+        names = scope_names(rows)
+        page = [access_rule_representation(r, names.get((r.scope_type, r.scope_id), "")) for r in rows]
         return Response({"totalRecords": total, "displayRecords": len(page), "accessRules": page})
 
     def post(self, request: Request) -> Response:
@@ -115,7 +118,8 @@ class AccessRuleListView(APIView):
         rule = rule_services.create_rule(
             _origin(request), data["subjectType"], data["subjectId"], data["roleId"], data["scopeType"], data["scopeId"]
         )
-        return Response(access_rule_representation(rule), status=status.HTTP_201_CREATED)
+        name = scope_names([rule]).get((rule.scope_type, rule.scope_id), "")
+        return Response(access_rule_representation(rule, name), status=status.HTTP_201_CREATED)
 
 
 def _uuid(value: str) -> bool:
@@ -129,7 +133,8 @@ class AccessRuleDetailView(APIView):
         return get_object_or_404(AccessRule.objects.restrict(request.user, "read").select_related("role"), pk=rule_id)
 
     def get(self, request: Request, rule_id: int) -> Response:
-        return Response(access_rule_representation(self._rule(request, rule_id)))
+        rule = self._rule(request, rule_id)
+        return Response(access_rule_representation(rule, scope_names([rule]).get((rule.scope_type, rule.scope_id), "")))
 
     def delete(self, request: Request, rule_id: int) -> Response:
         rule_services.delete_rule(_origin(request), self._rule(request, rule_id))

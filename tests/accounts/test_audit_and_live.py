@@ -51,6 +51,16 @@ def test_only_account_wide_administrators_read_the_audit_log(org, make_user):
     assert client_for(department_admin).get("/api/v1/audit").status_code == 403
 
 
+@pytest.mark.django_db
+def test_refused_changes_are_audited(org, make_user):
+    viewer = client_for(make_user("vic", 9, "project", org.p1.pk))
+    body = {"name": "nope", "projectId": str(org.p1.pk), "spec": {"image": "busybox"}}
+    assert post_json(viewer, "/api/v1/workloads/trainings", body).status_code == 403
+    event = AuditEvent.objects.get(outcome="failure")
+    assert (event.actor, event.action, event.object_id) == ("vic", "post", "/api/v1/workloads/trainings")
+    assert "may not create trainings" in event.detail["reason"]
+
+
 async def _updates_seen(user, representations):
     communicator = WebsocketCommunicator(WorkloadUpdatesConsumer.as_asgi(), "/ws/workloads/")
     communicator.scope["user"] = user

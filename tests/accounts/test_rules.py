@@ -124,7 +124,9 @@ def test_list_filters(api, org, make_user):
     grant("finn", 6, "cluster", org.c1.pk)
     assert api.get(URL, {"subjectIds": "eve"}).json()["totalRecords"] == 2
     assert api.get(URL, {"roleId": "6"}).json()["totalRecords"] == 2
-    assert api.get(URL, {"scopeType": "cluster"}).json()["accessRules"][0]["subjectId"] == "finn"
+    on_cluster = api.get(URL, {"scopeType": "cluster"}).json()["accessRules"]
+    assert [(r["subjectId"], r["scopeName"]) for r in on_cluster] == [("finn", "c1")]
+    assert {r["scopeName"] for r in api.get(URL, {"subjectIds": "eve"}).json()["accessRules"]} == {"p1", "p2"}
     assert api.get(URL, {"clusterId": "bogus"}).json()["totalRecords"] == 0
     page = api.get(URL, {"limit": "1", "offset": "1", "subjectIdFilter": "e"}).json()
     assert page["totalRecords"] == 2 and page["displayRecords"] == 1
