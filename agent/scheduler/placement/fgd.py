@@ -71,8 +71,10 @@ class Tessera(FragmentationGradient):
     def score(self, node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> float:
         """Integer FGD steps plus a tie-break in (0, 0.5) that never overrides a step."""
         taken = self.taken(node, pod, devices)
-        fgd = self.model.fragment_after(node, taken, pod.cpu_milli) - self.model.node_fragment(node)
-        fill = self.fill.fragment_after(node, taken, pod.cpu_milli) - self.fill.node_fragment(node)
+        frees = tuple(sorted(d.free_milli - taken.get(d.index, 0) for d in node.devices if d.healthy))
+        cpu = None if node.cpu_free_milli is None else node.cpu_free_milli - pod.cpu_milli
+        fgd = self.model.fragment(node.gpu_model, self.model.cpu_level(cpu), frees) - self.model.node_fragment(node)
+        fill = self.fill.fragment(node.gpu_model, cpu, frees) - self.fill.node_fragment(node)
         primary = int(self.steps * _sigmoid(-fgd / (self.model.total_count * MILLI)))
         return primary + 0.5 * _sigmoid(-self.tie_sharpness * fill / (self.fill.total_count * MILLI))
 

@@ -1,49 +1,46 @@
 """An indexed set of nodes for callers that place many pods in a row (a cycle, a trace replay).
 
 ``best_placement`` over a ``NodeIndex`` gives exactly the answer it gives over the plain list of
-the same nodes in the same order; it is only faster:
+the same nodes in the same order; it is only faster. For each (policy, pod request) it asks
+about, it keeps a heap of the nodes' best candidates ordered by (score, node order). A node's
+entry is only recomputed after the node changed, so placing one pod costs a re-score of the
+nodes changed since that request was last asked about, not of the whole cluster.
 
-- nodes are bucketed by GPU type and by the largest free share of any device, so a GPU pod only
-  looks at nodes where at least one device could hold its share;
-- each node remembers, per (policy, pod), its best candidate and score, valid until the node's
-  ``version`` changes, so placing one pod only costs a re-score of the node that changed.
-
-Change capacity through ``NodeIndex.take`` / ``NodeIndex.give_back`` (or call ``refresh`` after
-changing a node some other way) so the buckets stay right.
+Change capacity through ``NodeIndex.take`` / ``NodeIndex.give_back``, or call ``refresh`` after
+changing a node another way (its ``version`` must change too).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 from agent.scheduler.placement.capacity import candidates, give_back, take
-from agent.scheduler.placement.model import MILLI, NodeState, PodRequest
+from agent.scheduler.placement.model import NodeState, PodRequest
 from agent.scheduler.placement.policies import Policy
 
-_Entry = tuple[int, float | None, tuple[int, ...]]
-"""A cached evaluation: node version, best score (None: the pod does not fit), devices."""
 
+@dataclass
+class _Ranking:
+    """The heap of one (policy, pod): entries (-score, position, node version, devices); an entry
+    is stale when its node's version moved on. ``seen`` is how much of the change log it has
+    taken in."""
 
-def _largest_free(node: NodeState) -> int:
-    """The largest free share of any healthy device (what a one-device pod could get)."""
-    return max((d.free_milli for d in node.devices if d.healthy), default=0)
+    heap: list[tuple[float, int, int, tuple[int, ...]]] = field(default_factory=list)
+    seen: int = 0
 
 
 class NodeIndex:
     """Nodes in the caller's order (ties go to the earlier one), indexed for repeated placement."""
 
-    cache_limit = 4096
+    cache_limit = 2048
 
     def __init__(self, nodes: Sequence[NodeState]) -> None:
         self.nodes = list(nodes)
         self._position = {id(node): pos for pos, node in enumerate(self.nodes)}
-        self._bucket: list[tuple[str, int]] = []
-        self._buckets: dict[str, dict[int, set[int]]] = {}
-        self._scores: dict[tuple[Policy, PodRequest], list[_Entry | None]] = {}
-        for pos, node in enumerate(self.nodes):
-            key = (node.gpu_model, _largest_free(node))
-            self._bucket.append(key)
-            self._buckets.setdefault(key[0], {}).setdefault(key[1], set()).add(pos)
+        self._changes: list[int] = []
+        self._rankings: dict[tuple[Policy, PodRequest], _Ranking] = {}
 
     def __iter__(self) -> Iterator[NodeState]:
         return iter(self.nodes)
@@ -52,14 +49,13 @@ class NodeIndex:
         return len(self.nodes)
 
     def refresh(self, node: NodeState) -> None:
-        """Re-bucket ``node`` after its capacity changed outside ``take``/``give_back``."""
-        pos = self._position[id(node)]
-        key = (node.gpu_model, _largest_free(node))
-        old = self._bucket[pos]
-        if key != old:
-            self._buckets[old[0]][old[1]].discard(pos)
-            self._buckets.setdefault(key[0], {}).setdefault(key[1], set()).add(pos)
-            self._bucket[pos] = key
+        """Note that ``node`` changed (its version must have changed too)."""
+        self._changes.append(self._position[id(node)])
+        # A long-lived index would keep the whole history; past a few rounds of the cluster it is
+        # cheaper to start every ranking afresh.
+        if len(self._changes) > 8 * len(self.nodes) + 1024:
+            self._changes.clear()
+            self._rankings.clear()
 
     def take(self, node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> None:
         """``capacity.take`` on a node of this index, keeping the index right."""
@@ -71,54 +67,46 @@ class NodeIndex:
         give_back(node, pod, devices)
         self.refresh(node)
 
-    def _positions(self, pod: PodRequest) -> Iterator[int]:
-        """Positions of the nodes that might fit ``pod`` by GPU type and largest free share."""
-        if pod.gpus <= 0:
-            yield from range(len(self.nodes))
-            return
-        # A memory request's share depends on each device's memory; 1 milli is a safe floor.
-        floor = 1 if pod.gpu_memory_mib is not None else min(pod.milli, MILLI)
-        for model, by_free in self._buckets.items():
-            if pod.gpu_models is not None and model not in pod.gpu_models:
-                continue
-            for largest, members in by_free.items():
-                if largest >= floor:
-                    yield from members
-
-    def _evaluate(self, node: NodeState, pod: PodRequest, chosen: Policy) -> _Entry:
-        """The node's best candidate for ``pod``: tighter devices win ties inside the node."""
+    def _push(
+        self, heap: list[tuple[float, int, int, tuple[int, ...]]], pos: int, pod: PodRequest, chosen: Policy
+    ) -> None:
+        """Score node ``pos``'s candidates (tighter devices win ties inside the node) and push the
+        best, if the pod fits there at all."""
+        node = self.nodes[pos]
         best_score: float | None = None
         best_devices: tuple[int, ...] = ()
         for devices in candidates(node, pod):
             value = chosen.score(node, pod, devices)
             if best_score is None or value > best_score:
                 best_score, best_devices = value, devices
-        return node.version, best_score, best_devices
+        if best_score is not None:
+            heapq.heappush(heap, (-best_score, pos, node.version, best_devices))
+
+    def _ranking(self, pod: PodRequest, chosen: Policy) -> _Ranking:
+        """The up-to-date ranking of (chosen, pod): built on first use, then fed the changes."""
+        key = (chosen, pod)
+        ranking = self._rankings.get(key)
+        if ranking is None or len(ranking.heap) > 4 * len(self.nodes) + 64:
+            if len(self._rankings) >= self.cache_limit:
+                self._rankings.clear()
+            ranking = _Ranking(seen=len(self._changes))
+            for pos in range(len(self.nodes)):
+                self._push(ranking.heap, pos, pod, chosen)
+            self._rankings[key] = ranking
+            return ranking
+        if ranking.seen < len(self._changes):
+            for pos in set(self._changes[ranking.seen :]):
+                self._push(ranking.heap, pos, pod, chosen)
+            ranking.seen = len(self._changes)
+        return ranking
 
     def best(self, pod: PodRequest, chosen: Policy) -> tuple[NodeState, tuple[int, ...]] | None:
         """The same answer as ``best_placement(list(self), pod, chosen)``."""
-        key = (chosen, pod)
-        cache = self._scores.get(key)
-        if cache is None:
-            if len(self._scores) >= self.cache_limit:
-                self._scores.clear()
-            cache = [None] * len(self.nodes)
-            self._scores[key] = cache
+        heap = self._ranking(pod, chosen).heap
         nodes = self.nodes
-        best_pos = -1
-        best_score = float("-inf")
-        best_devices: tuple[int, ...] = ()
-        for pos in self._positions(pod):
-            node = nodes[pos]
-            entry = cache[pos]
-            if entry is None or entry[0] != node.version:
-                entry = self._evaluate(node, pod, chosen)
-                cache[pos] = entry
-            value = entry[1]
-            if value is None:
-                continue
-            if value > best_score or (value == best_score and pos < best_pos):
-                best_pos, best_score, best_devices = pos, value, entry[2]
-        if best_pos < 0:
-            return None
-        return nodes[best_pos], best_devices
+        while heap:
+            _, pos, version, devices = heap[0]
+            if nodes[pos].version == version:
+                return nodes[pos], devices
+            heapq.heappop(heap)
+        return None
