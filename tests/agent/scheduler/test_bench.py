@@ -1,0 +1,50 @@
+"""The benchmark command prints one JSON object of figures, on a snapshot that depends only on
+its seed. Nothing here judges how fast a cycle is."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.scheduler import run_cycle
+from agent.scheduler.bench import main
+from agent.scheduler.bench_cases import CASES, CaseSize, build
+
+FIELDS = {"case", "nodes", "pods", "cycle_s", "build_s", "placed", "evicted", "pending"}
+
+
+def test_the_command_prints_its_figures_as_a_json_last_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--case", "tiny", "--seed", "3"]) == 0
+
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert FIELDS <= set(figures)
+    assert figures["case"] == "tiny"
+    assert figures["nodes"] == CASES["tiny"].nodes
+    assert figures["running"] == CASES["tiny"].running
+    assert figures["workloads"] == CASES["tiny"].running + CASES["tiny"].pending
+
+
+def test_the_same_seed_builds_the_same_snapshot_and_another_seed_does_not() -> None:
+    assert build("tiny", 5) == build("tiny", 5)
+    assert build("tiny", 5) != build("tiny", 6)
+
+
+def test_running_work_fits_where_the_snapshot_puts_it() -> None:
+    # Loading a snapshot checks every running pod against its node's capacity.
+    snapshot = build(CaseSize(nodes=20, running=150, pending=30, running_mix=CASES["cluster-4k"].running_mix), 1)
+
+    outcome = run_cycle(snapshot)
+
+    assert sum(1 for w in snapshot.workloads if w.running) == 150
+    assert set(outcome.pending) | set(outcome.placements) <= {w.name for w in snapshot.workloads}
+
+
+def test_a_mixed_case_makes_every_kind_of_decision() -> None:
+    snapshot = build(CaseSize(nodes=60, running=300, pending=400, running_mix=CASES["cluster-1k"].running_mix), 5)
+
+    outcome = run_cycle(snapshot)
+
+    reasons = " ".join(outcome.evictions.values())
+    assert "reclaimed" in reasons and "preempted" in reasons
+    assert outcome.placements and outcome.pending
