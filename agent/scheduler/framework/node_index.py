@@ -39,26 +39,36 @@ class NodeIndex:
         self._signature: dict[str, Signature] = {}
         self._groups: dict[str, dict[Signature, list[int]]] = defaultdict(dict)
         self._free: dict[str, int] = defaultdict(int)
+        # Positions of nodes changed since the index was last read. Refiling is deferred to the
+        # next read because solvers change the same nodes many times in between (evict, then
+        # put back), and a node back in the state it was filed under needs no new entry.
+        self._dirty: set[int] = set()
         for node in nodes:
             self._add(node)
 
-    def _add(self, node: NodeState) -> None:
-        key = signature(node)
+    def _add(self, node: NodeState, key: Signature | None = None) -> None:
+        key = signature(node) if key is None else key
         self._signature[node.name] = key
         heapq.heappush(self._groups[node.pool].setdefault(key, []), self._position[node.name])
         self._free[node.pool] += node.free_gpu_milli()
 
     def update(self, node: NodeState) -> None:
-        """Refile ``node`` after its capacity changed (its old group entry is dropped lazily)."""
-        self._free[node.pool] -= self._free_before(node)
-        self._add(node)
+        """Note that ``node``'s capacity changed; it is refiled when the index is next read (its
+        old group entry is dropped lazily)."""
+        self._dirty.add(self._position[node.name])
 
-    def _free_before(self, node: NodeState) -> int:
-        devices = self._signature[node.name][-1]
-        return sum(free for free, _, _, healthy in devices if healthy)
+    def _refile(self) -> None:
+        for position in self._dirty:
+            node = self._nodes[position]
+            before, key = self._signature[node.name], signature(node)
+            if key != before:
+                self._free[before[0]] -= sum(free for free, _, _, healthy in before[-1] if healthy)
+                self._add(node, key)
+        self._dirty.clear()
 
     def representatives(self, pool: str) -> list[NodeState]:
         """The earliest node of every group in ``pool``, in node order."""
+        self._refile()
         found: list[int] = []
         groups = self._groups.get(pool, {})
         for key in list(groups):
@@ -73,4 +83,5 @@ class NodeIndex:
 
     def free_milli(self, pool: str) -> int:
         """Free milli-GPUs on the healthy devices of ``pool``."""
+        self._refile()
         return self._free[pool]

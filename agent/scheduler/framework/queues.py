@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from agent.scheduler.api import Queue
+from agent.scheduler.api import PoolQuota, Queue
 
 
 class QueueTree:
@@ -16,6 +16,8 @@ class QueueTree:
         self.queues: dict[str, Queue] = {}
         self.children: dict[str | None, list[str]] = defaultdict(list)
         self._paths: dict[str, tuple[str, ...]] = {}
+        # Quotas are read on every admission check; ``Queue.quota`` builds a default each time.
+        self._quotas: dict[tuple[str, str], PoolQuota] = {}
         for queue in queues:
             self.add(queue)
 
@@ -24,6 +26,7 @@ class QueueTree:
         parent = queue.parent if queue.parent in self.queues else None
         self.queues[queue.name] = queue
         self._paths.clear()
+        self._quotas.clear()
         self.children[parent].append(queue.name)
 
     def ensure(self, name: str) -> None:
@@ -47,6 +50,13 @@ class QueueTree:
             parent = self.parent(parent)
         self._paths[name] = tuple(found)
         return self._paths[name]
+
+    def quota(self, name: str, pool: str) -> PoolQuota:
+        """The quota of queue ``name`` on ``pool`` (see ``Queue.quota``)."""
+        found = self._quotas.get((name, pool))
+        if found is None:
+            found = self._quotas[name, pool] = self.queues[name].quota(pool)
+        return found
 
     def kind(self, name: str) -> str:
         """ "project" for a queue without children, else "department"."""

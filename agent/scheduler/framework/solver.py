@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from agent.scheduler.framework.jobs import Job, PodAt
 from agent.scheduler.framework.session import Session
 from agent.scheduler.framework.statement import Statement
+from agent.scheduler.placement import NodeState, fits
 
 
 def evict_to_fit(
@@ -34,6 +35,10 @@ def evict_to_fit(
         return True
     statement.discard()
     evicted: list[tuple[Job, tuple[PodAt, ...]]] = []
+    # Evictions only add capacity, so once some node of the pool can take the job's first pod it
+    # stays so; until then only the nodes a victim just left can change that, and trying to place
+    # the job is bound to fail. Asked once here, then only of the victims' nodes.
+    may_fit = session.min_available(job) < 1 or _first_pod_fits(session, job, session.candidate_nodes(job))
     for victim in victims:
         if max_victims is not None and len(evicted) >= max_victims:
             break
@@ -41,7 +46,9 @@ def evict_to_fit(
             continue
         evicted.append((victim, victim.pods))
         statement.evict(victim, reason)
-        if session.admit(job) is not None:
+        if not may_fit:
+            may_fit = _first_pod_fits(session, job, [session.nodes[pod.node] for pod in evicted[-1][1]])
+        if not may_fit or session.admit(job) is not None:
             continue
         mark = statement.checkpoint()
         if statement.place(job) and (not relocate or all(statement.place(moved) for moved, _ in evicted)) and holds():
@@ -51,6 +58,12 @@ def evict_to_fit(
         statement.rollback(mark)
     statement.discard()
     return False
+
+
+def _first_pod_fits(session: Session, job: Job, nodes: Iterable[NodeState]) -> bool:
+    """Whether one of ``job``'s pods fits on one of ``nodes`` of its pool: the capacity rules
+    every placement obeys, so a placement can succeed only where this holds."""
+    return any(node.pool == job.pool and fits(node, job.request) for node in nodes)
 
 
 def evictable_by_queue(session: Session) -> dict[tuple[str, str], deque[Job]]:

@@ -17,7 +17,24 @@ def register(session: Session) -> None:
     """Refuse work that would pass a queue's CPU or memory limit or, for non-preemptible work,
     its deserved CPU or memory."""
 
+    # Per (queue path, pool): whether any queue on it gives a CPU or memory quota at all. Most
+    # clusters give none, and then no check can refuse.
+    quoted: dict[tuple[tuple[str, ...], str], bool] = {}
+
+    def any_quota(path: tuple[str, ...], pool: str) -> bool:
+        found = quoted.get((path, pool))
+        if found is None:
+            found = quoted[path, pool] = any(
+                getattr(session.tree.quota(queue, pool), limit_field) >= 0
+                or getattr(session.tree.quota(queue, pool), deserved_field) is not None
+                for queue in path
+                for _, _, deserved_field, limit_field in RESOURCES
+            )
+        return found
+
     def within_cpu_and_memory(job: Job, extra: int) -> str | None:
+        if not (job.request.cpu_milli or job.request.memory_mib) or not any_quota(job.path, job.pool):
+            return None
         wanted = {
             "cpu": job.request.cpu_milli * job.workload.pods,
             "memory": job.request.memory_mib * job.workload.pods,
@@ -28,7 +45,7 @@ def register(session: Session) -> None:
             if not wanted[resource]:
                 continue
             for queue in job.path:
-                quota = session.tree.queues[queue].quota(job.pool)
+                quota = session.tree.quota(queue, job.pool)
                 kind = session.tree.kind(queue)
                 limit = getattr(quota, limit_field)
                 used = session.held[queue, job.pool, resource]

@@ -39,7 +39,7 @@ def register(session: Session) -> None:
 
     def quota_and_limit(job: Job, extra: int) -> str | None:
         for queue in job.path:
-            quota = tree.queues[queue].quota(job.pool)
+            quota = tree.quota(queue, job.pool)
             kind, used = tree.kind(queue), session.allocated[queue, job.pool]
             if quota.limit_milli >= 0 and used + extra > quota.limit_milli:
                 if used >= quota.limit_milli:
