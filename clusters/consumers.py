@@ -15,13 +15,14 @@ from agent.protocol import (
     HelloMessage,
     LogChunkMessage,
     ProtocolError,
+    QueueSpec,
     WelcomeMessage,
     WorkloadSpec,
     WorkloadStatusMessage,
     dump_message,
     parse_message,
 )
-from clusters import services
+from clusters import queues, services
 from clusters.models import Cluster
 from workloads import notify
 from workloads import services as workload_services
@@ -48,7 +49,9 @@ def _hello(cluster: Cluster, hello: HelloMessage, channel: str) -> tuple[Welcome
         heartbeat_interval=settings.TESSERA_HEARTBEAT_INTERVAL,
         log_offsets=workload_services.log_offsets(cluster),
     )
-    desired = DesiredStateMessage(full=True, workloads=workload_services.desired_specs(cluster))
+    # An agent older than queues would refuse a message that carries them.
+    known_queues = queues.cluster_queues(cluster.pk) if hello.understands("queues") else []
+    desired = DesiredStateMessage(full=True, workloads=workload_services.desired_specs(cluster), queues=known_queues)
     return welcome, desired
 
 
@@ -58,6 +61,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
 
     cluster: Cluster | None = None
     greeted = False
+    understands_queues = False
     sent_seq = 0
 
     async def connect(self) -> None:
@@ -94,6 +98,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if isinstance(message, HelloMessage):
             welcome, desired = await _hello(self.cluster, message, self.channel_name)
             self.greeted = True
+            self.understands_queues = message.understands("queues")
             await self._send(welcome)
             await self._send(desired)
         elif not self.greeted:
@@ -123,3 +128,10 @@ class AgentConsumer(AsyncWebsocketConsumer):
                 removed=event["removed"],
             )
         )
+
+    async def desired_queues(self, event: dict[str, Any]) -> None:
+        """A department or project changed: the agent gets the cluster's queues again."""
+        if not self.greeted or not self.understands_queues:
+            return  # the full desired state after hello will carry them
+        queues = [QueueSpec.model_validate(queue) for queue in event["queues"]]
+        await self._send(DesiredStateMessage(full=False, queues=queues))

@@ -101,13 +101,50 @@ class Gpu(models.Model):
         return f"{self.node.name}/{self.index}"
 
 
+class PlacementStrategy(models.TextChoices):
+    BINPACK = "binpack"
+    SPREAD = "spread"
+
+
+class NodePool(models.Model):
+    """A set of a cluster's nodes, chosen by a node label (or, for ``default``, every node no
+    other pool takes). Quotas are given per pool; each pool places work by its strategy."""
+
+    DEFAULT = "default"
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="node_pools")
+    name = models.CharField(max_length=63)
+    label_key = models.CharField(max_length=253, blank=True)
+    label_value = models.CharField(max_length=63, blank=True)
+    gpu_placement = models.CharField(
+        max_length=10, choices=PlacementStrategy.choices, default=PlacementStrategy.BINPACK
+    )
+    cpu_placement = models.CharField(
+        max_length=10, choices=PlacementStrategy.choices, default=PlacementStrategy.BINPACK
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cluster", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="node_pool_unique_in_cluster")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == self.DEFAULT
+
+
 class Department(models.Model):
-    """A group of projects in one cluster, with a quota of its own."""
+    """A group of projects in one cluster, with quotas of its own per node pool."""
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="departments")
     name = models.CharField(max_length=63)
-    deserved_gpus = models.FloatField(default=0)
+    description = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = DepartmentQuerySet.as_manager()
 
@@ -125,9 +162,7 @@ class Project(models.Model):
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="projects")
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="projects")
     name = models.CharField(max_length=63)
-    deserved_gpus = models.FloatField(default=0)
-    max_allowed_gpus = models.FloatField(default=-1, help_text="-1 means unlimited.")
-    gpu_over_quota_weight = models.PositiveIntegerField(default=1)
+    description = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -143,3 +178,36 @@ class Project(models.Model):
     @property
     def namespace(self) -> str:
         return f"runai-{self.name}"
+
+
+class Quota(models.Model):
+    """A department's or a project's quotas in one node pool (exactly one of the two is set).
+
+    GPUs are in devices (fractions allowed), CPU in millicores, memory in MiB. A limit of -1 is
+    unlimited; a CPU or memory deserved of ``None`` means no quota on that resource."""
+
+    node_pool = models.ForeignKey(NodePool, on_delete=models.CASCADE, related_name="quotas")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, null=True, related_name="quotas")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, null=True, related_name="quotas")
+    gpu_deserved = models.FloatField(default=0)
+    gpu_limit = models.FloatField(default=-1)
+    gpu_weight = models.FloatField(default=1)
+    cpu_deserved = models.FloatField(null=True)
+    cpu_limit = models.FloatField(default=-1)
+    cpu_weight = models.FloatField(default=1)
+    memory_deserved = models.FloatField(null=True)
+    memory_limit = models.FloatField(default=-1)
+    memory_weight = models.FloatField(default=1)
+
+    class Meta:
+        ordering = ["node_pool__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(department__isnull=True) ^ models.Q(project__isnull=True), name="quota_one_owner"
+            ),
+            models.UniqueConstraint(fields=["node_pool", "department"], name="quota_once_per_department_pool"),
+            models.UniqueConstraint(fields=["node_pool", "project"], name="quota_once_per_project_pool"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department or self.project}@{self.node_pool}"

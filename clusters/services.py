@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agent.protocol import Inventory
-from clusters.models import Cluster, ClusterState, Department, Gpu, Node, NodeStatus, Project
+from clusters.models import Cluster, ClusterState, Department, Gpu, Node, NodePool, NodeStatus, Project
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,12 @@ class NewCluster:
     token: str
 
 
+@transaction.atomic
 def register_cluster(name: str) -> NewCluster:
+    """Register a cluster with its ``default`` node pool; the agent token is returned once."""
     token = secrets.token_urlsafe(32)
     cluster = Cluster.objects.create(name=name, token_hash=_hash_token(token))
+    NodePool.objects.create(cluster=cluster, name=NodePool.DEFAULT)
     return NewCluster(cluster=cluster, token=token)
 
 
@@ -126,7 +129,8 @@ def connected_cluster_count() -> int:
 
 @transaction.atomic
 def ensure_default_organisation(cluster: Cluster) -> Project:
-    """Create the department and project named ``default`` on a cluster, if missing."""
+    """Create the ``default`` node pool, department and project on a cluster, if missing."""
+    NodePool.objects.get_or_create(cluster=cluster, name=NodePool.DEFAULT)
     department, _ = Department.objects.get_or_create(cluster=cluster, name="default")
     project, _ = Project.objects.get_or_create(cluster=cluster, name="default", defaults={"department": department})
     return project

@@ -126,6 +126,8 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("TESSERA_CELERY_QUEUE", "tessera")
 # An agent that has not been heard from for this long is marked offline, with its nodes.
 TESSERA_HEARTBEAT_INTERVAL = float(os.environ.get("TESSERA_HEARTBEAT_INTERVAL", "5"))
 TESSERA_HEARTBEAT_TIMEOUT = float(os.environ.get("TESSERA_HEARTBEAT_TIMEOUT", "30"))
+# Whether the projects of a department may together deserve more than the department (per pool).
+TESSERA_ALLOW_OVERSUBSCRIPTION = os.environ.get("TESSERA_ALLOW_OVERSUBSCRIPTION", "") == "1"
 TESSERA_OFFLINE_SWEEP_SECONDS = float(os.environ.get("TESSERA_OFFLINE_SWEEP_SECONDS", "10"))
 
 CELERY_BEAT_SCHEDULE = {

@@ -6,7 +6,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from agent.protocol import WorkloadSpec
+from agent.protocol import QueueSpec, WorkloadSpec
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,14 @@ def push_desired_delta(cluster_id: Any, upserts: list[WorkloadSpec], removed: li
             "workloads": [spec.model_dump(mode="json") for spec in upserts],
             "removed": removed,
         },
+    )
+
+
+def push_queues(cluster_id: Any, queues: list[QueueSpec]) -> None:
+    """The cluster's departments and projects changed: its agent gets the whole set again."""
+    _group_send(
+        cluster_group(cluster_id),
+        {"type": "desired.queues", "queues": [queue.model_dump(mode="json") for queue in queues]},
     )
 
 

@@ -95,6 +95,39 @@ class WorkloadStatus(_Strict):
     finished_at: datetime | None = None
 
 
+class ResourceQuota(_Strict):
+    """One resource's quota in one node pool: what is deserved, the cap (-1 = unlimited) and the
+    weight for a share of spare capacity."""
+
+    deserved: Annotated[float, Field(ge=0)] = 0
+    limit: Annotated[float, Field(ge=-1)] = -1
+    over_quota_weight: Annotated[float, Field(ge=0)] = 1
+
+
+class PoolQuota(_Strict):
+    """A queue's quotas in one node pool. CPU is in millicores and memory in MiB; ``None`` means
+    the queue sets no quota for that resource there."""
+
+    node_pool: Annotated[str, Field(min_length=1)]
+    gpu: ResourceQuota = ResourceQuota()
+    cpu: ResourceQuota | None = None
+    memory: ResourceQuota | None = None
+
+
+class QueueSpec(_Strict):
+    """A scheduling queue: a department (``parent`` None) or one of its projects."""
+
+    id: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1)]
+    kind: Literal["department", "project"]
+    parent: str | None = None
+    pools: list[PoolQuota] = []
+
+
+FEATURES = ("queues",)
+"""What this protocol's agents understand beyond version 1's first messages; sent in ``hello``."""
+
+
 class _Envelope(_Strict):
     v: Literal[1] = PROTOCOL_VERSION
     seq: Annotated[int, Field(ge=0)] = 0
@@ -110,6 +143,13 @@ class HelloMessage(_Envelope):
     agent_version: str
     inventory: Inventory
     workloads: list[WorkloadStatus] = []
+    # An agent built on this protocol declares its features without being told to; a hello that
+    # omits the field comes from an agent older than them.
+    features: list[str] = Field(default_factory=lambda: list(FEATURES))
+
+    def understands(self, feature: str) -> bool:
+        """Whether the agent declared ``feature`` (not merely defaulted to it on parsing)."""
+        return "features" in self.model_fields_set and feature in self.features
 
 
 class HeartbeatMessage(_Envelope):
@@ -147,12 +187,18 @@ class WelcomeMessage(_Envelope):
 
 class DesiredStateMessage(_Envelope):
     """What should run. ``full`` replaces everything the agent knows (anything not listed is
-    stopped); otherwise ``workloads`` are added or updated and ``removed`` are stopped."""
+    stopped); otherwise ``workloads`` are added or updated and ``removed`` are stopped.
+
+    ``queues``, when given, is the cluster's whole set of departments and projects with their
+    quotas, replacing what the agent knew (queues are few, so a change resends them all). It is
+    left off the wire when empty, so an agent older than queues reads the message as before.
+    """
 
     type: Literal["desired_state"] = "desired_state"
     full: bool
     workloads: list[WorkloadSpec] = []
     removed: list[str] = []
+    queues: list[QueueSpec] = []
 
 
 # --- both ways --------------------------------------------------------------------------------
@@ -217,5 +263,8 @@ def _field_path(loc: tuple[Any, ...], message_type: Any) -> str:
 
 
 def dump_message(message: BaseModel) -> str:
-    """Serialise a message for the wire."""
+    """Serialise a message for the wire. Empty optional fields added after version 1's first
+    messages are left off, so older peers (which refuse unknown fields) still read them."""
+    if isinstance(message, DesiredStateMessage) and not message.queues:
+        return message.model_dump_json(exclude={"queues"})
     return message.model_dump_json()

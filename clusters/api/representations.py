@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from clusters.models import Cluster, Department, Project
+from clusters.models import Cluster, Department, NodePool, Project, Quota
 from controlplane.formats import iso_time
 
 
@@ -23,38 +23,72 @@ def cluster_representation(cluster: Cluster) -> dict[str, Any]:
     }
 
 
-def _gpu_resources(deserved: float, limit: float, weight: int) -> list[dict[str, Any]]:
-    # Node pools arrive with the REST API work; until then every quota is on the default pool.
-    return [
-        {
-            "nodePool": {"id": None, "name": "default"},
-            "gpu": {"deserved": deserved, "limit": limit, "overQuotaWeight": weight},
-        }
-    ]
+def _share(deserved: float | None, limit: float, weight: float, **extra: Any) -> dict[str, Any]:
+    return {"deserved": deserved, "limit": limit, "overQuotaWeight": weight, **extra}
+
+
+def _resources(quotas: list[Quota], pools: list[NodePool]) -> list[dict[str, Any]]:
+    """One entry per node pool of the cluster; a pool without a quota shows the defaults."""
+    by_pool = {quota.node_pool_id: quota for quota in quotas}
+    entries = []
+    for pool in pools:
+        q = by_pool.get(pool.pk) or Quota(node_pool=pool)
+        entries.append(
+            {
+                "nodePool": {"id": str(pool.pk), "name": pool.name},
+                "gpu": _share(q.gpu_deserved, q.gpu_limit, q.gpu_weight),
+                "cpu": _share(q.cpu_deserved, q.cpu_limit, q.cpu_weight),
+                "memory": _share(q.memory_deserved, q.memory_limit, q.memory_weight, units="Mib"),
+                "priority": "Normal",
+            }
+        )
+    return entries
+
+
+def _total(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    def total(kind: str) -> float | None:
+        values = [entry[kind]["deserved"] for entry in resources if entry[kind]["deserved"] is not None]
+        return sum(values) if values else None
+
+    return {"gpuQuota": total("gpu"), "cpuQuota": total("cpu"), "memoryQuota": total("memory")}
+
+
+ORG_PREFETCH = ("quotas__node_pool", "cluster__node_pools")
 
 
 def department_representation(department: Department) -> dict[str, Any]:
+    """Run:ai's ``DepartmentForList``; fetch with ``ORG_PREFETCH`` and ``projects``."""
+    resources = _resources(list(department.quotas.all()), list(department.cluster.node_pools.all()))
     return {
         "id": str(department.pk),
         "name": department.name,
+        "description": department.description,
         "clusterId": str(department.cluster_id),
         "createdAt": iso_time(department.created_at),
-        "resources": _gpu_resources(department.deserved_gpus, -1, 1),
+        "updatedAt": iso_time(department.updated_at),
+        "defaultNodePools": None,
+        "children": [{"id": str(p.pk), "name": p.name} for p in department.projects.all()],
+        "resources": resources,
+        "totalResources": _total(resources),
+        "status": {"phase": "Ready"},
     }
 
 
 def project_representation(project: Project) -> dict[str, Any]:
+    """Run:ai's ``Project``; fetch with ``ORG_PREFETCH`` and the department."""
+    resources = _resources(list(project.quotas.all()), list(project.cluster.node_pools.all()))
     return {
         "id": str(project.pk),
         "name": project.name,
-        "description": "",
+        "description": project.description,
         "clusterId": str(project.cluster_id),
         "parentId": str(project.department_id),
         "parentName": project.department.name,
         "requestedNamespace": project.namespace,
-        "defaultNodePools": ["default"],
+        "defaultNodePools": [NodePool.DEFAULT],
         "createdAt": iso_time(project.created_at),
         "updatedAt": iso_time(project.updated_at),
-        "resources": _gpu_resources(project.deserved_gpus, project.max_allowed_gpus, project.gpu_over_quota_weight),
+        "resources": resources,
+        "totalResources": _total(resources),
         "status": {"namespace": project.namespace, "phase": "Ready"},
     }

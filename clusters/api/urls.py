@@ -1,10 +1,16 @@
 from django.urls import path
 
-from clusters.api import views
+from clusters.api import org_views, views
 
 urlpatterns = [
     path("clusters", views.ClusterListView.as_view(), name="cluster-list"),
     path("clusters/<uuid:cluster_id>", views.ClusterDetailView.as_view(), name="cluster-detail"),
-    path("org-unit/departments", views.DepartmentListView.as_view(), name="department-list"),
-    path("org-unit/projects", views.ProjectListView.as_view(), name="project-list"),
+    path("org-unit/departments", org_views.DepartmentListView.as_view(), name="department-list"),
+    path("org-unit/departments/count", org_views.DepartmentCountView.as_view(), name="department-count"),
+    path(
+        "org-unit/departments/<int:department_id>", org_views.DepartmentDetailView.as_view(), name="department-detail"
+    ),
+    path("org-unit/projects", org_views.ProjectListView.as_view(), name="project-list"),
+    path("org-unit/projects/count", org_views.ProjectCountView.as_view(), name="project-count"),
+    path("org-unit/projects/<int:project_id>", org_views.ProjectDetailView.as_view(), name="project-detail"),
 ]

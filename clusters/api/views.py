@@ -1,17 +1,13 @@
-"""Read endpoints for clusters, departments and projects (Run:ai paths and shapes). Each list
-shows only what the caller may read (``restrict``)."""
+"""Read endpoints for clusters (Run:ai paths and shapes). Each list shows only what the caller
+may read (``restrict``)."""
 
 from django.shortcuts import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clusters.api.representations import (
-    cluster_representation,
-    department_representation,
-    project_representation,
-)
-from clusters.models import Cluster, Department, Project
+from clusters.api.representations import cluster_representation
+from clusters.models import Cluster
 
 
 class ClusterListView(APIView):
@@ -26,15 +22,3 @@ class ClusterDetailView(APIView):
             Cluster.objects.restrict(request.user, "read").prefetch_related("nodes"), pk=cluster_id
         )
         return Response(cluster_representation(cluster))
-
-
-class DepartmentListView(APIView):
-    def get(self, request: Request) -> Response:
-        departments = Department.objects.restrict(request.user, "read")
-        return Response({"departments": [department_representation(d) for d in departments], "next": None})
-
-
-class ProjectListView(APIView):
-    def get(self, request: Request) -> Response:
-        projects = Project.objects.restrict(request.user, "read").select_related("department")
-        return Response({"projects": [project_representation(p) for p in projects], "next": None})
