@@ -121,7 +121,7 @@ def run(trace: str, seeds: Sequence[int], policies: Sequence[str], folder: str |
     classes = distribution(pod.request for pod in pods)
     summary: dict[str, dict[str, float | None]] = {}
     for policy_name in policies:
-        chosen = policy(policy_name, distribution=classes)
+        chosen = policy(policy_name, distribution=classes, nodes=template)
         results = []
         started = time.perf_counter()
         for seed in seeds:

@@ -8,10 +8,10 @@ that as the first criterion and breaks its ties with a capacity-aware measure (:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from agent.scheduler.placement.capacity import device_need
-from agent.scheduler.placement.fill import FillModel
+from agent.scheduler.placement.fill import FillModel, type_scarcity
 from agent.scheduler.placement.fragmentation import FragmentModel, WorkloadClass
 from agent.scheduler.placement.model import MILLI, NodeState, PodRequest
 
@@ -57,16 +57,26 @@ class Tessera(FragmentationGradient):
     node order pack pods onto fewer nodes. Tessera keeps that, with ``steps`` steps, and breaks
     the ties with :class:`FillModel`, which sees what FGD does not: free GPUs stranded because
     the node ran out of CPU (most of FGD's failures on the trace), and remainders too small for
-    the shares that arrive.
+    the shares that arrive. When the caller passes its nodes, the tie-break also spares GPU types
+    that type-constrained pods depend on (``type_scarcity``), which FillModel alone would spend.
     """
 
     name = "tessera"
-    steps = 50
+    steps = 100
     tie_sharpness = 10.0
+    fill_other_types = True
+    scarcity_weight = 30.0
 
-    def __init__(self, classes: Sequence[WorkloadClass], fill_classes: Sequence[WorkloadClass] | None = None) -> None:
+    def __init__(
+        self,
+        classes: Sequence[WorkloadClass],
+        fill_classes: Sequence[WorkloadClass] | None = None,
+        nodes: Iterable[NodeState] = (),
+    ) -> None:
         super().__init__(classes)
-        self.fill = FillModel(fill_classes or classes)
+        self.fill = FillModel(fill_classes or classes, other_types=self.fill_other_types)
+        # Known only when the caller passes its nodes: which GPU types constrained pods depend on.
+        self.scarcity = type_scarcity(self.fill.classes, nodes)
 
     def score(self, node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> float:
         """Integer FGD steps plus a tie-break in (0, 0.5) that never overrides a step."""
@@ -76,7 +86,10 @@ class Tessera(FragmentationGradient):
         fgd = self.model.fragment(node.gpu_model, self.model.cpu_level(cpu), frees) - self.model.node_fragment(node)
         fill = self.fill.fragment(node.gpu_model, cpu, frees) - self.fill.node_fragment(node)
         primary = int(self.steps * _sigmoid(-fgd / (self.model.total_count * MILLI)))
-        return primary + 0.5 * _sigmoid(-self.tie_sharpness * fill / (self.fill.total_count * MILLI))
+        tie = -fill / (self.fill.total_count * MILLI)
+        if self.scarcity:
+            tie -= self.scarcity_weight * self.scarcity.get(node.gpu_model, 0.0) * sum(taken.values())
+        return primary + 0.5 * _sigmoid(self.tie_sharpness * tie)
 
 
 def _sigmoid(x: float) -> float:

@@ -9,7 +9,7 @@ that shares leave on devices (a 0.47 share on a free device strands 0.06 for 0.4
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from agent.scheduler.placement.fragmentation import DEFAULT_DISTRIBUTION, WorkloadClass
 from agent.scheduler.placement.model import MILLI, NodeState
@@ -20,9 +20,14 @@ class FillModel:
 
     memo_limit = 500_000
 
-    def __init__(self, classes: Sequence[WorkloadClass]) -> None:
+    def __init__(self, classes: Sequence[WorkloadClass], other_types: bool = True) -> None:
         self.classes = tuple(classes) or DEFAULT_DISTRIBUTION
         self.total_count = sum(c.count for c in self.classes)
+        # Whether classes that may not use a node's GPU type count all its free GPUs as fragment
+        # (as FGD does). That rewards spending the types few classes accept, which is wrong when
+        # those few are the constrained pods that have nowhere else to go.
+        self.other_types = other_types
+        self._weight: dict[str, int] = {}
         self._per_model: dict[str, tuple[list[tuple[int, int]], list[list[tuple[int, int]]]]] = {}
         self._usable: dict[tuple[str, tuple[int, ...]], tuple[int, ...]] = {}
         self._memo: dict[tuple[str, int, tuple[int, ...]], int] = {}
@@ -35,11 +40,15 @@ class FillModel:
         found = self._per_model.get(gpu_model)
         if found is None:
             shapes: dict[tuple[int, int], list[tuple[int, int]]] = {}
+            blind = 0
             for cls in self.classes:
                 if cls.gpus > 0 and (cls.gpu_models is None or gpu_model in cls.gpu_models):
                     shapes.setdefault((cls.gpus, cls.milli), []).append((cls.cpu_milli, cls.count))
+                elif cls.gpus > 0:
+                    blind += cls.count
             found = (list(shapes), list(shapes.values()))
             self._per_model[gpu_model] = found
+            self._weight[gpu_model] = self.total_count - (0 if self.other_types else blind)
         return found
 
     def _fits_by_devices(self, gpu_model: str, frees: tuple[int, ...]) -> tuple[int, ...]:
@@ -67,6 +76,7 @@ class FillModel:
         if found is not None:
             return found
         shapes, members = self._shape(gpu_model)
+        weight = self._weight[gpu_model]
         usable = 0
         for (gpus, milli), fit, classes in zip(shapes, self._fits_by_devices(gpu_model, frees), members, strict=True):
             if fit == 0:
@@ -78,7 +88,7 @@ class FillModel:
                 else:
                     pods += count * min(fit, cpu // cpu_milli)
             usable += pods * gpus * milli
-        value = self.total_count * sum(frees) - usable
+        value = weight * sum(frees) - usable
         if len(self._memo) >= self.memo_limit:
             self._memo.clear()
         self._memo[key] = value
@@ -100,3 +110,25 @@ class FillModel:
         frees = tuple(sorted(d.free_milli - taken.get(d.index, 0) for d in node.devices if d.healthy))
         cpu = None if node.cpu_free_milli is None else node.cpu_free_milli - cpu_milli
         return self.fragment(node.gpu_model, cpu, frees)
+
+
+def type_scarcity(classes: Sequence[WorkloadClass], nodes: Iterable[NodeState]) -> dict[str, float]:
+    """Per GPU type, the GPU demand (probability-weighted) of classes restricted to a set of types
+    that includes it, per unit of capacity of that set. High for types that constrained pods
+    depend on and that are few; pods that may go elsewhere should spare them."""
+    supply: dict[str, int] = {}
+    for node in nodes:
+        supply[node.gpu_model] = supply.get(node.gpu_model, 0) + node.total_gpu_milli()
+    total = sum(c.count for c in classes) or 1
+    scarcity: dict[str, float] = {}
+    for cls in classes:
+        if cls.gpus <= 0 or cls.gpu_models is None:
+            continue
+        capacity = sum(supply.get(model, 0) for model in cls.gpu_models)
+        if capacity <= 0:
+            continue
+        pressure = cls.count / total * cls.gpus * cls.milli / capacity
+        for model in cls.gpu_models:
+            if model in supply:
+                scarcity[model] = scarcity.get(model, 0.0) + pressure
+    return scarcity

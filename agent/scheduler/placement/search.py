@@ -28,7 +28,8 @@ def _classes(context: dict[str, Any]) -> Sequence[WorkloadClass]:
 
 def policy(name: str = "binpack", **context: Any) -> Policy:
     """The policy called ``name``. Fragmentation-aware policies ("fgd", "tessera") take the
-    workload distribution from ``distribution=`` (WorkloadClass list) or ``pods=`` (PodRequests)."""
+    workload distribution from ``distribution=`` (WorkloadClass list) or ``pods=`` (PodRequests);
+    "tessera" also takes ``nodes=`` (the cluster) to learn which GPU types are scarce."""
     if name == "binpack":
         return BinPack()
     if name == "spread":
@@ -38,7 +39,7 @@ def policy(name: str = "binpack", **context: Any) -> Policy:
     if name == "fgd":
         return FragmentationGradient(_classes(context))
     if name == "tessera":
-        return Tessera(_classes(context))
+        return Tessera(_classes(context), nodes=context.get("nodes") or ())
     raise ValueError(f"unknown placement policy {name!r}; expected one of {', '.join(POLICY_NAMES)}")
 
 

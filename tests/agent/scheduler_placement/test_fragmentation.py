@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.scheduler.placement import MILLI, FillModel, FragmentModel, PodRequest, WorkloadClass, distribution
+from agent.scheduler.placement.fill import type_scarcity
 from tests.agent.scheduler_placement.helpers import node
 
 WHOLE = WorkloadClass(gpus=1, milli=MILLI)
@@ -94,3 +95,17 @@ def test_fill_multi_gpu_classes_need_whole_devices():
     model = FillModel([WorkloadClass(gpus=2, milli=MILLI), WorkloadClass(1, 500, 0, frozenset({"T4"}))])
     # Two pairs of free GPUs use 4000 of 4700; the T4-only class can use none of an A100 node.
     assert model.node_fragment(node(frees=(MILLI,) * 4 + (700,), model="A100")) == 700 + 4700
+
+
+def test_type_scarcity_is_constrained_demand_per_unit_of_the_capacity_it_may_use():
+    classes = [
+        WorkloadClass(1, MILLI, count=2),
+        WorkloadClass(1, 500, 0, frozenset({"P100"}), count=1),
+        WorkloadClass(2, MILLI, 0, frozenset({"P100", "G2"}), count=1),
+    ]
+    nodes = [node("p", (MILLI,) * 2, model="P100"), node("g", (MILLI,) * 8, model="G2")]
+    # P100-only halves: 1/4 x 500 / 2000; the pairs: 1/4 x 2000 / 10000 on both types.
+    scarcity = type_scarcity(classes, nodes)
+    assert scarcity["P100"] == pytest.approx(0.25 * 500 / 2000 + 0.25 * 2000 / 10000)
+    assert scarcity["G2"] == pytest.approx(0.25 * 2000 / 10000)
+    assert type_scarcity(classes, []) == {}
