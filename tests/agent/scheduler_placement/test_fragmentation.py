@@ -109,3 +109,10 @@ def test_type_scarcity_is_constrained_demand_per_unit_of_the_capacity_it_may_use
     assert scarcity["P100"] == pytest.approx(0.25 * 500 / 2000 + 0.25 * 2000 / 10000)
     assert scarcity["G2"] == pytest.approx(0.25 * 2000 / 10000)
     assert type_scarcity(classes, []) == {}
+
+
+def test_fill_can_leave_out_classes_that_may_not_use_the_node_type():
+    classes = [WorkloadClass(1, MILLI), WorkloadClass(1, MILLI, 0, frozenset({"T4"}))]
+    a100 = node(frees=(MILLI, MILLI), model="A100")
+    assert FillModel(classes).node_fragment(a100) == 2000
+    assert FillModel(classes, other_types=False).node_fragment(a100) == 0

@@ -153,3 +153,20 @@ def test_tessera_puts_cpu_only_pods_where_no_gpu_needs_the_cpu():
     pod = PodRequest(cpu_milli=4000)
     assert place([idle, busy], pod, "fgd", distribution=classes)[0] == "idle"
     assert place([idle, busy], pod, "tessera", distribution=classes)[0] == "busy"
+
+
+def test_an_index_follows_capacity_given_back():
+    nodes = [node("a", (MILLI,)), node("b", (MILLI,))]
+    index = NodeIndex(nodes)
+    chosen = policy("binpack")
+    pod = PodRequest(gpus=1)
+    first = best_placement(index, pod, chosen)
+    assert first is not None and first[0].name == "a"
+    index.take(first[0], pod, first[1])
+    second = best_placement(index, pod, chosen)
+    assert second is not None and second[0].name == "b"
+    index.take(second[0], pod, second[1])
+    assert best_placement(index, pod, chosen) is None
+    index.give_back(nodes[1], pod, (0,))
+    again = best_placement(index, pod, chosen)
+    assert again is not None and again[0].name == "b"
