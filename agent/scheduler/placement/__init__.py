@@ -17,7 +17,7 @@ from agent.scheduler.placement.capacity import (
     take,
 )
 from agent.scheduler.placement.fgd import FragmentationGradient, Tessera
-from agent.scheduler.placement.fill import FillModel
+from agent.scheduler.placement.fill import FillModel, type_scarcity
 from agent.scheduler.placement.fragmentation import (
     DEFAULT_DISTRIBUTION,
     FragmentModel,
@@ -57,4 +57,5 @@ __all__ = [
     "pick_devices",
     "policy",
     "take",
+    "type_scarcity",
 ]

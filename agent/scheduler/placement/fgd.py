@@ -49,12 +49,13 @@ class FragmentationGradient:
 
 
 class Tessera(FragmentationGradient):
-    """Tessera's default: FGD's fragment first, coarsely; then capacity-aware fragmentation; then
-    the caller's node order.
+    """Tessera's default: FGD's fragment first, in coarse steps; then capacity-aware fragmentation
+    and GPU-type scarcity; then the caller's node order.
 
     On the Alibaba trace the exact FGD gradient does worse than the simulator's coarse one
-    (sigmoid steps): coarse steps make near-equal placements tie, and ties going to one fixed
-    node order pack pods onto fewer nodes. Tessera keeps that, with ``steps`` steps, and breaks
+    (94.2% against 95.2% allocated at arrived 100%): coarse steps make near-equal placements tie,
+    and ties going to one fixed node order pack pods onto fewer nodes. Tessera keeps the
+    simulator's ``steps``, and breaks
     the ties with :class:`FillModel`, which sees what FGD does not: free GPUs stranded because
     the node ran out of CPU (most of FGD's failures on the trace), and remainders too small for
     the shares that arrive. When the caller passes its nodes, the tie-break also spares GPU types
