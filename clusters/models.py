@@ -24,6 +24,18 @@ class ProjectQuerySet(RestrictedQuerySet):
     scope_lookups = {"cluster": "cluster_id", "department": "department_id", "project": "id"}
 
 
+class NodePoolQuerySet(RestrictedQuerySet):
+    resource = "nodepools"
+    scope_lookups = {"cluster": "cluster_id"}
+    read_lookups = {"department": "cluster__departments__id", "project": "cluster__projects__id"}
+
+
+class NodeQuerySet(RestrictedQuerySet):
+    resource = "nodes"
+    scope_lookups = {"cluster": "cluster_id"}
+    read_lookups = {"department": "cluster__departments__id", "project": "cluster__projects__id"}
+
+
 class ClusterState(models.TextChoices):
     WAITING_TO_CONNECT = "WaitingToConnect"
     CONNECTED = "Connected"
@@ -73,7 +85,13 @@ class Node(models.Model):
     simulated = models.BooleanField(default=False, help_text="The agent declared simulated devices.")
     driver_version = models.CharField(max_length=40, blank=True)
     cuda_version = models.CharField(max_length=40, blank=True)
+    labels = models.JSONField(default=dict, blank=True, help_text="The node's labels, as its agent reports them.")
+    # Kept in step with the pools' selectors by ``clusters.pools.assign_nodes``.
+    node_pool = models.ForeignKey("NodePool", on_delete=models.SET_NULL, null=True, blank=True, related_name="nodes")
     last_seen = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
+
+    objects = NodeQuerySet.as_manager()
 
     class Meta:
         ordering = ["cluster", "name"]
@@ -122,8 +140,12 @@ class NodePool(models.Model):
     cpu_placement = models.CharField(
         max_length=10, choices=PlacementStrategy.choices, default=PlacementStrategy.BINPACK
     )
+    created_by = models.CharField(max_length=254, blank=True)
+    updated_by = models.CharField(max_length=254, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = NodePoolQuerySet.as_manager()
 
     class Meta:
         ordering = ["cluster", "name"]

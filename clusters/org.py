@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from accounts.errors import Conflict, Invalid
+from accounts.services import rules
 from clusters import queues
 from clusters.models import Cluster, Department, NodePool, Project, Quota
 
@@ -164,6 +165,7 @@ def delete_department(department: Department) -> None:
     """Delete an empty department; one that still has projects is refused (409)."""
     if department.projects.exists():
         raise Conflict(f"Department {department.name!r} still has projects; delete or move them first.")
+    rules.delete_rules_on({"department": [department.pk]})
     department.delete()
     _changed(department.cluster_id)
 
@@ -204,5 +206,6 @@ def delete_project(project: Project) -> None:
     """Delete a project that never ran a workload; its workloads' history keeps the others (409)."""
     if project.workloads.exists():
         raise Conflict(f"Project {project.name!r} has workloads; it cannot be deleted.")
+    rules.delete_rules_on({"project": [project.pk]})
     project.delete()
     _changed(project.cluster_id)

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.errors import Conflict
+from accounts.services import rules
 from agent.protocol import Inventory
+from clusters import pools
 from clusters.models import Cluster, ClusterState, Department, Gpu, Node, NodePool, NodeStatus, Project
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,7 @@ def record_agent_hello(cluster: Cluster, agent_version: str, inventory: Inventor
                     "simulated": gpu.simulated,
                 },
             )
+    pools.assign_nodes(cluster)
 
 
 def record_agent_heartbeat(cluster: Cluster) -> None:
@@ -134,3 +138,40 @@ def ensure_default_organisation(cluster: Cluster) -> Project:
     department, _ = Department.objects.get_or_create(cluster=cluster, name="default")
     project, _ = Project.objects.get_or_create(cluster=cluster, name="default", defaults={"department": department})
     return project
+
+
+def create_cluster(name: str) -> NewCluster:
+    """Register a cluster for the API: a duplicate name is a conflict (409), not a fault."""
+    try:
+        return register_cluster(name)
+    except IntegrityError:
+        raise Conflict(f"A cluster named {name!r} already exists.") from None
+
+
+def rename_cluster(cluster: Cluster, name: str) -> Cluster:
+    """Give the cluster another name; its agent keeps its id and token."""
+    try:
+        with transaction.atomic():
+            cluster.name = name
+            cluster.save(update_fields=["name", "updated_at"])
+    except IntegrityError:
+        raise Conflict(f"A cluster named {name!r} already exists.") from None
+    return cluster
+
+
+@transaction.atomic
+def delete_cluster(cluster: Cluster) -> None:
+    """Delete a cluster that never ran a workload, with its pools, nodes, departments, projects
+    and the access rules on them; one with workloads is refused (409), so no history is lost."""
+    if cluster.workloads.exists():
+        raise Conflict(f"Cluster {cluster.name!r} has workloads; it cannot be deleted.")
+    rules.delete_rules_on(
+        {
+            "cluster": [cluster.pk],
+            "department": list(cluster.departments.values_list("pk", flat=True)),
+            "project": list(cluster.projects.values_list("pk", flat=True)),
+        }
+    )
+    # Projects first: they protect their departments.
+    cluster.projects.all().delete()
+    cluster.delete()

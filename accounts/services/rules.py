@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from accounts import audit
 from accounts.access import ScopePath, may, require, scope_path
@@ -130,3 +131,14 @@ def delete_rules_of(subject_type: str, subject_id: str) -> None:
     rules = list(AccessRule.objects.filter(subject_type=subject_type, subject_id=subject_id))
     guard_last_system_administrator(rules)
     AccessRule.objects.filter(pk__in=[r.pk for r in rules]).delete()
+
+
+def delete_rules_on(scopes: dict[str, list[Any]]) -> int:
+    """Remove every rule whose scope is being deleted (``{"project": [ids], ...}``), inside its
+    transaction: a rule on a scope that no longer exists would hold for nothing, and a later
+    scope with a reused id must not inherit it. Returns how many went."""
+    query = Q(pk__in=[])
+    for scope_type, ids in scopes.items():
+        query |= Q(scope_type=scope_type, scope_id__in=[str(i) for i in ids])
+    deleted, _ = AccessRule.objects.filter(query).delete()
+    return deleted

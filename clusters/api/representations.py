@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from clusters.models import Cluster, Department, NodePool, Project, Quota
+from clusters.models import Cluster, Department, Node, NodePool, Project, Quota
 from controlplane.formats import iso_time
 
 
@@ -91,4 +91,50 @@ def project_representation(project: Project) -> dict[str, Any]:
         "resources": resources,
         "totalResources": _total(resources),
         "status": {"namespace": project.namespace, "phase": "Ready"},
+    }
+
+
+def node_pool_representation(pool: NodePool) -> dict[str, Any]:
+    """Run:ai's ``Nodepool``; fetch with the cluster and ``nodes``."""
+    nodes = [node.name for node in pool.nodes.all()]
+    return {
+        "id": str(pool.pk),
+        "name": pool.name,
+        "isDefault": pool.is_default,
+        "labelKey": pool.label_key,
+        "labelValue": pool.label_value,
+        "clusterId": str(pool.cluster_id),
+        "clusterName": pool.cluster.name,
+        "tenantId": 1,
+        "overProvisioningRatio": 1,
+        "placementStrategy": {"gpu": pool.gpu_placement, "cpu": pool.cpu_placement},
+        "phase": "Ready" if nodes else "Empty",
+        "phaseMessage": "" if nodes else "No node has the pool's label.",
+        "status": {"nodes": nodes},
+        "createdBy": pool.created_by,
+        "createdAt": iso_time(pool.created_at),
+        "updatedBy": pool.updated_by,
+        "updatedAt": iso_time(pool.updated_at),
+        "deletedAt": None,
+    }
+
+
+def node_representation(node: Node) -> dict[str, Any]:
+    """Run:ai's ``Node``; fetch with ``node_pool`` and ``gpus``."""
+    gpus = list(node.gpus.all())
+    return {
+        "id": str(node.pk),
+        "name": node.name,
+        "clusterUuid": str(node.cluster_id),
+        "status": node.status,
+        "conditions": [],
+        "taints": [],
+        "nodePool": node.node_pool.name if node.node_pool else NodePool.DEFAULT,
+        "gpuInfo": {
+            "gpuType": gpus[0].model if gpus else None,
+            "gpuCount": len(gpus),
+            "simulated": node.simulated,  # Tessera's own: NVML found no GPU, so the agent declared these
+        },
+        "createdAt": iso_time(node.created_at),
+        "updatedAt": iso_time(node.last_seen),
     }

@@ -95,6 +95,19 @@ def quota_inputs(cluster: Cluster, resources: list[dict[str, Any]]) -> list[Quot
     return quotas
 
 
+def readable_cluster(request: Any, value: str) -> Cluster:
+    """The cluster with that id, if the caller may see it: one he may not does not exist, as far
+    as he can tell."""
+    try:
+        key = uuid.UUID(value)
+    except ValueError:
+        raise serializers.ValidationError("Must be a cluster's UUID.") from None
+    cluster = Cluster.objects.restrict(request.user, "read").filter(pk=key).first()
+    if cluster is None:
+        raise serializers.ValidationError(f"Cluster {value!r} does not exist.")
+    return cluster
+
+
 class OrgUnitUpdateSerializer(StrictSerializer):
     description = StrictCharField(required=False, allow_blank=True, max_length=500, default="")
     resources = ResourcesSerializer(many=True, required=False, default=list)
@@ -111,16 +124,7 @@ class OrgUnitCreationSerializer(OrgUnitUpdateSerializer):
         return value
 
     def validate_clusterId(self, value: str) -> Cluster:
-        # A cluster the caller may not see does not exist, as far as he can tell.
-        request = self.context["request"]
-        try:
-            key = uuid.UUID(value)
-        except ValueError:
-            raise serializers.ValidationError("Must be a cluster's UUID.") from None
-        cluster = Cluster.objects.restrict(request.user, "read").filter(pk=key).first()
-        if cluster is None:
-            raise serializers.ValidationError(f"Cluster {value!r} does not exist.")
-        return cluster
+        return readable_cluster(self.context["request"], value)
 
 
 class ProjectCreationSerializer(OrgUnitCreationSerializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clusters.api import org_views, views
+from clusters.api import org_views, pool_views, views
 
 urlpatterns = [
     path("clusters", views.ClusterListView.as_view(), name="cluster-list"),
@@ -13,4 +13,9 @@ urlpatterns = [
     path("org-unit/projects", org_views.ProjectListView.as_view(), name="project-list"),
     path("org-unit/projects/count", org_views.ProjectCountView.as_view(), name="project-count"),
     path("org-unit/projects/<int:project_id>", org_views.ProjectDetailView.as_view(), name="project-detail"),
+    path("node-pools", pool_views.NodePoolListView.as_view(), name="node-pool-list"),
+    path("node-pools/count", pool_views.NodePoolCountView.as_view(), name="node-pool-count"),
+    path("node-pools/<int:pool_id>", pool_views.NodePoolDetailView.as_view(), name="node-pool-detail"),
+    path("nodes", pool_views.NodeListView.as_view(), name="node-list"),
+    path("nodes/count", pool_views.NodeCountView.as_view(), name="node-count"),
 ]

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from accounts.models import AuditEvent
+from accounts.models import AccessRule, AuditEvent
 from clusters.models import Department, NodePool, Project, Quota
 from tests.accounts.conftest import client_for
 
@@ -191,3 +191,15 @@ def test_an_editor_on_one_cluster_creates_departments_there_only(make_user, org)
     assert send(client, "post", DEPARTMENTS, {"name": "new", "clusterId": str(org.c1.pk)}).status_code == 201
     refused(send(client, "post", DEPARTMENTS, {"name": "new", "clusterId": str(org.c2.pk)}), 400, "clusterId")
     assert client_for(make_user("nobody")).get(f"{DEPARTMENTS}/count").json() == {"count": 0}
+
+
+def test_rules_on_a_deleted_unit_go_with_it(admin, org, make_user):
+    lonely = Department.objects.create(cluster=org.c2, name="lonely")
+    empty = Project.objects.create(cluster=org.c2, department=lonely, name="empty")
+    make_user("pat", L1_RESEARCHER, "project", empty.pk)
+    make_user("dan", DEPARTMENT_ADMIN, "department", lonely.pk)
+    assert admin.delete(f"{PROJECTS}/{empty.pk}").status_code == 204
+    assert admin.delete(f"{DEPARTMENTS}/{lonely.pk}").status_code == 204
+    assert not AccessRule.objects.filter(subject_id__in=["pat", "dan"]).exists()
+    response = admin.get("/api/v1/authorization/access-rules")
+    assert response.status_code == 200 and response.json()["totalRecords"] == 1  # root's own

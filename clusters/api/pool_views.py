@@ -1,0 +1,80 @@
+"""Node pools (``/api/v1/node-pools``) and nodes (``/api/v1/nodes``): thin views over
+``clusters.pools``, through the gate (``restrict``) and ``require``, audited."""
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import audit
+from accounts.access import require
+from clusters import pools
+from clusters.api.pool_serializers import NodePoolCreationSerializer, NodePoolUpdateSerializer
+from clusters.api.representations import node_pool_representation, node_representation
+from clusters.models import Node, NodePool
+
+
+def _pools(request: Request) -> Any:
+    return NodePool.objects.restrict(request.user, "read").select_related("cluster").prefetch_related("nodes")
+
+
+def _actor(request: Request) -> str:
+    return audit.actor_of(request.user)[1]
+
+
+class NodePoolListView(APIView):
+    def get(self, request: Request) -> Response:
+        return Response({"nodepools": [node_pool_representation(p) for p in _pools(request)]})
+
+    def post(self, request: Request) -> Response:
+        serializer = NodePoolCreationSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        cluster = serializer.validated_data["clusterId"]
+        require(request.user, "create", "nodepools", cluster, f"cluster {cluster.name!r}")
+        pool = pools.create_pool(cluster, serializer.validated_data["name"], serializer.settings(), _actor(request))
+        audit.record(audit.Origin.of(request), "create", "nodepool", pool.pk, pool.name)
+        return Response(node_pool_representation(_pools(request).get(pk=pool.pk)), status=status.HTTP_201_CREATED)
+
+
+class NodePoolCountView(APIView):
+    def get(self, request: Request) -> Response:
+        return Response({"count": NodePool.objects.restrict(request.user, "read").count()})
+
+
+class NodePoolDetailView(APIView):
+    def get(self, request: Request, pool_id: int) -> Response:
+        return Response(node_pool_representation(get_object_or_404(_pools(request), pk=pool_id)))
+
+    def put(self, request: Request, pool_id: int) -> Response:
+        pool = get_object_or_404(_pools(request), pk=pool_id)
+        require(request.user, "update", "nodepools", pool.cluster, f"cluster {pool.cluster.name!r}")
+        serializer = NodePoolUpdateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        pools.update_pool(pool, serializer.settings(), _actor(request))
+        audit.record(audit.Origin.of(request), "update", "nodepool", pool.pk, pool.name)
+        return Response(node_pool_representation(_pools(request).get(pk=pool.pk)))
+
+    def delete(self, request: Request, pool_id: int) -> Response:
+        pool = get_object_or_404(_pools(request), pk=pool_id)
+        require(request.user, "delete", "nodepools", pool.cluster, f"cluster {pool.cluster.name!r}")
+        pk = pool.pk
+        pools.delete_pool(pool)
+        audit.record(audit.Origin.of(request), "delete", "nodepool", pk, pool.name)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _nodes(request: Request) -> Any:
+    return Node.objects.restrict(request.user, "read").select_related("node_pool").prefetch_related("gpus")
+
+
+class NodeListView(APIView):
+    def get(self, request: Request) -> Response:
+        return Response({"nodes": [node_representation(n) for n in _nodes(request)]})
+
+
+class NodeCountView(APIView):
+    def get(self, request: Request) -> Response:
+        return Response({"count": Node.objects.restrict(request.user, "read").count()})

@@ -1,0 +1,107 @@
+"""Node pools: which nodes each takes, and their creation, change and removal.
+
+A pool selects nodes by one label (``labelKey=labelValue``); every node also carries
+``kubernetes.io/hostname=<its name>``, so a pool can take nodes by name. A node belongs to
+exactly one pool: the oldest pool whose label it has, else the cluster's ``default`` pool.
+"""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from accounts.errors import Conflict, Invalid
+from clusters import queues
+from clusters.models import Cluster, Node, NodePool
+
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """What a caller sets on a pool."""
+
+    label_key: str
+    label_value: str
+    gpu_placement: str
+    cpu_placement: str
+
+
+def node_labels(node: Node) -> dict[str, str]:
+    """The node's labels, with the hostname label every node has."""
+    return {**node.labels, HOSTNAME_LABEL: node.name}
+
+
+def assign_nodes(cluster: Cluster) -> None:
+    """Put each of the cluster's nodes in the one pool that takes it."""
+    default, _ = NodePool.objects.get_or_create(cluster=cluster, name=NodePool.DEFAULT)
+    selective = list(cluster.node_pools.exclude(pk=default.pk).order_by("created_at", "pk"))
+    for node in cluster.nodes.all():
+        labels = node_labels(node)
+        pool = next((p for p in selective if labels.get(p.label_key) == p.label_value), default)
+        if node.node_pool_id != pool.pk:
+            Node.objects.filter(pk=node.pk).update(node_pool=pool)
+
+
+def _check_selector(cluster: Cluster, settings: PoolSettings, pool: NodePool | None) -> None:
+    same = cluster.node_pools.filter(label_key=settings.label_key, label_value=settings.label_value)
+    if pool is not None:
+        same = same.exclude(pk=pool.pk)
+    other = same.first()
+    if other is not None:
+        raise Invalid(
+            f"labelValue: node pool {other.name!r} already takes the nodes labelled "
+            f"{settings.label_key}={settings.label_value}."
+        )
+
+
+def _changed(cluster: Cluster) -> None:
+    assign_nodes(cluster)
+    # Quotas are given per pool, so the agent's queues change with the pools.
+    transaction.on_commit(lambda: queues.push(cluster.pk))
+
+
+def create_pool(cluster: Cluster, name: str, settings: PoolSettings, by: str) -> NodePool:
+    """Create a pool on the cluster and move the nodes it selects into it."""
+    if name == NodePool.DEFAULT:
+        raise Conflict(f"Cluster {cluster.name!r} already has its default node pool.")
+    try:
+        with transaction.atomic():
+            _check_selector(cluster, settings, None)
+            pool = NodePool.objects.create(
+                cluster=cluster,
+                name=name,
+                label_key=settings.label_key,
+                label_value=settings.label_value,
+                gpu_placement=settings.gpu_placement,
+                cpu_placement=settings.cpu_placement,
+                created_by=by,
+                updated_by=by,
+            )
+            _changed(cluster)
+    except IntegrityError:
+        raise Conflict(f"Cluster {cluster.name!r} already has a node pool named {name!r}.") from None
+    return pool
+
+
+@transaction.atomic
+def update_pool(pool: NodePool, settings: PoolSettings, by: str) -> NodePool:
+    """Change a pool's selector and placement; the nodes follow the new selector."""
+    if pool.is_default and (settings.label_key or settings.label_value):
+        raise Invalid("labelKey: the default node pool takes every node no other pool takes; it has no label.")
+    if not pool.is_default:
+        _check_selector(pool.cluster, settings, pool)
+        pool.label_key, pool.label_value = settings.label_key, settings.label_value
+    pool.gpu_placement, pool.cpu_placement, pool.updated_by = settings.gpu_placement, settings.cpu_placement, by
+    pool.save()
+    _changed(pool.cluster)
+    return pool
+
+
+@transaction.atomic
+def delete_pool(pool: NodePool) -> None:
+    """Delete a pool, with the quotas given on it; its nodes go back to the default pool."""
+    if pool.is_default:
+        raise Conflict("The default node pool cannot be deleted.")
+    cluster = pool.cluster
+    pool.delete()
+    _changed(cluster)
