@@ -39,6 +39,11 @@ def _bearer_token(scope: dict[str, Any]) -> str:
     return ""
 
 
+def features_of(hello: HelloMessage) -> list[str]:
+    """The features the agent declared (none for an agent older than declaring them)."""
+    return [feature for feature in hello.features if hello.understands(feature)]
+
+
 @database_sync_to_async
 def _hello(cluster: Cluster, hello: HelloMessage, channel: str) -> tuple[WelcomeMessage, DesiredStateMessage]:
     services.record_agent_hello(cluster, hello.agent_version, hello.inventory, channel)
@@ -51,7 +56,8 @@ def _hello(cluster: Cluster, hello: HelloMessage, channel: str) -> tuple[Welcome
     )
     # An agent older than queues would refuse a message that carries them.
     known_queues = queues.cluster_queues(cluster.pk) if hello.understands("queues") else []
-    desired = DesiredStateMessage(full=True, workloads=workload_services.desired_specs(cluster), queues=known_queues)
+    specs = workload_services.sendable(workload_services.desired_specs(cluster), set(features_of(hello)))
+    desired = DesiredStateMessage(full=True, workloads=specs, queues=known_queues)
     return welcome, desired
 
 
@@ -62,6 +68,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
     cluster: Cluster | None = None
     greeted = False
     understands_queues = False
+    features: set[str] = set()
     sent_seq = 0
 
     async def connect(self) -> None:
@@ -99,6 +106,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
             welcome, desired = await _hello(self.cluster, message, self.channel_name)
             self.greeted = True
             self.understands_queues = message.understands("queues")
+            self.features = set(features_of(message))
             await self._send(welcome)
             await self._send(desired)
         elif not self.greeted:
@@ -121,13 +129,10 @@ class AgentConsumer(AsyncWebsocketConsumer):
         """A workload was submitted or deleted: pass the change to the agent."""
         if not self.greeted:
             return  # the full desired state after hello will carry it
-        await self._send(
-            DesiredStateMessage(
-                full=False,
-                workloads=[WorkloadSpec.model_validate(spec) for spec in event["workloads"]],
-                removed=event["removed"],
-            )
-        )
+        specs = [WorkloadSpec.model_validate(spec) for spec in event["workloads"]]
+        runnable = workload_services.sendable(specs, self.features)
+        if runnable or event["removed"]:  # a workload held back for a missing feature is no change to it
+            await self._send(DesiredStateMessage(full=False, workloads=runnable, removed=event["removed"]))
 
     async def desired_queues(self, event: dict[str, Any]) -> None:
         """A department or project changed: the agent gets the cluster's queues again."""

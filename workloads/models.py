@@ -46,6 +46,13 @@ class Workload(models.Model):
     args = models.TextField(blank=True)
     environment = models.JSONField(default=dict)
     gpu_devices = models.PositiveIntegerField(default=0)
+    # GPU fractions: each of ``gpu_devices`` devices shared at a portion, or by memory (MiB).
+    gpu_portion = models.FloatField(null=True, blank=True)
+    gpu_portion_limit = models.FloatField(null=True, blank=True)
+    gpu_memory_mib = models.PositiveIntegerField(null=True, blank=True)
+    priority_class = models.CharField(max_length=40, default="train")
+    priority = models.IntegerField(default=50)
+    preemptible = models.BooleanField(default=True)
     # What the agent reported.
     phase = models.CharField(max_length=20, choices=PHASE_CHOICES, default=WorkloadPhase.PENDING.value)
     phase_message = models.TextField(blank=True)

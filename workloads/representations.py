@@ -6,6 +6,23 @@ from controlplane.formats import iso_time
 from workloads.models import Workload
 
 
+def requested_resources(workload: Workload) -> dict[str, Any]:
+    """Run:ai's ``workloadRequestedResources``: whole devices, or devices at a portion or memory."""
+    if workload.gpu_memory_mib is not None:
+        return {
+            "gpuRequestType": "memory",
+            "gpu": {"request": workload.gpu_devices},
+            "gpuMemory": {"request": f"{workload.gpu_memory_mib}Mi"},
+        }
+    if workload.gpu_portion is not None:
+        return {
+            "gpuRequestType": "portion",
+            "gpu": {"request": workload.gpu_devices * workload.gpu_portion},
+            "gpuPortion": {"request": workload.gpu_portion, "limit": workload.gpu_portion_limit},
+        }
+    return {"gpuRequestType": "portion", "gpu": {"request": workload.gpu_devices}}
+
+
 def workload_representation(workload: Workload) -> dict[str, Any]:
     """The ``Workload`` object of ``GET /api/v1/workloads``."""
     project = workload.project
@@ -32,11 +49,11 @@ def workload_representation(workload: Workload) -> dict[str, Any]:
         "command": workload.command,
         "arguments": workload.args,
         "environmentVariables": [{"name": k, "value": v} for k, v in workload.environment.items()],
-        "priorityClassName": "train",
-        "preemptible": True,
+        "priorityClassName": workload.priority_class,
+        "preemptible": workload.preemptible,
         "requestedPods": {"min": 1, "max": 1},
         "runningPods": 1 if workload.phase == "Running" else 0,
-        "workloadRequestedResources": {"gpuRequestType": "portion", "gpu": {"request": workload.gpu_devices}},
+        "workloadRequestedResources": requested_resources(workload),
         "allocatedResources": {"gpu": len(workload.allocated_gpus) if workload.phase == "Running" else 0},
         "conditions": [],
         "source": "API",

@@ -34,6 +34,12 @@ class TrainingRequest:
     args: str = ""
     environment: dict[str, str] = field(default_factory=dict)
     gpu_devices: int = 0
+    gpu_portion: float | None = None
+    gpu_portion_limit: float | None = None
+    gpu_memory_mib: int | None = None
+    priority_class: str = "train"
+    priority: int = 50
+    preemptible: bool = True
 
 
 def workload_spec(workload: Workload) -> WorkloadSpec:
@@ -47,8 +53,32 @@ def workload_spec(workload: Workload) -> WorkloadSpec:
         args=workload.args,
         env=workload.environment,
         gpu_devices=workload.gpu_devices,
+        gpu_portion=workload.gpu_portion,
+        gpu_portion_limit=workload.gpu_portion_limit,
+        gpu_memory_mib=workload.gpu_memory_mib,
+        priority=workload.priority,
+        priority_class=workload.priority_class,
+        preemptible=workload.preemptible,
         submitted_at=workload.created_at,
     )
+
+
+# Why a workload waits when the cluster's agent lacks a feature it needs. The control plane holds
+# such a workload back rather than let an agent run it without what it asked for.
+WAITING_FOR_FEATURE = {
+    "gpu_fractions": "waiting for an agent that runs GPU fractions; this cluster's agent runs whole GPUs only",
+}
+
+
+def sendable(specs: list[WorkloadSpec], features: set[str]) -> list[WorkloadSpec]:
+    """The specs an agent with ``features`` can run as asked."""
+    return [spec for spec in specs if spec.needs() <= features]
+
+
+def _waiting_reason(request: TrainingRequest) -> str:
+    if request.gpu_portion is not None or request.gpu_memory_mib is not None:
+        return WAITING_FOR_FEATURE["gpu_fractions"]
+    return "waiting for the cluster's agent"
 
 
 def submit_training(request: TrainingRequest, submitted_by: AbstractBaseUser | None) -> Workload:
@@ -66,8 +96,14 @@ def submit_training(request: TrainingRequest, submitted_by: AbstractBaseUser | N
                 args=request.args,
                 environment=request.environment,
                 gpu_devices=request.gpu_devices,
+                gpu_portion=request.gpu_portion,
+                gpu_portion_limit=request.gpu_portion_limit,
+                gpu_memory_mib=request.gpu_memory_mib,
+                priority_class=request.priority_class,
+                priority=request.priority,
+                preemptible=request.preemptible,
                 phase=WorkloadPhase.PENDING.value,
-                phase_message="waiting for the cluster's agent",
+                phase_message=_waiting_reason(request),
                 phase_updated_at=timezone.now(),
             )
             WorkloadEvent.objects.create(workload=workload, reason="Submitted", message="Workload submitted")

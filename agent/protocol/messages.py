@@ -80,6 +80,18 @@ class WorkloadSpec(_Strict):
     gpu_devices: Annotated[int, Field(ge=0)] = 0
     priority: int = 50
     submitted_at: datetime
+    # GPU fractions: ``gpu_devices`` devices, each shared at this portion (or this much memory),
+    # with an optional burstable portion limit. None: whole devices.
+    gpu_portion: Annotated[float, Field(gt=0, le=1)] | None = None
+    gpu_portion_limit: Annotated[float, Field(gt=0, le=1)] | None = None
+    gpu_memory_mib: Annotated[int, Field(gt=0)] | None = None
+    priority_class: str | None = None
+    preemptible: bool | None = None
+
+    def needs(self) -> set[str]:
+        """The agent features this workload needs beyond version 1's first messages."""
+        fractional = self.gpu_portion is not None or self.gpu_memory_mib is not None
+        return {"gpu_fractions"} if fractional else set()
 
 
 class WorkloadStatus(_Strict):
@@ -263,8 +275,9 @@ def _field_path(loc: tuple[Any, ...], message_type: Any) -> str:
 
 
 def dump_message(message: BaseModel) -> str:
-    """Serialise a message for the wire. Empty optional fields added after version 1's first
-    messages are left off, so older peers (which refuse unknown fields) still read them."""
+    """Serialise a message for the wire. Fields left at None, and empty queues, are left off: an
+    older peer (which refuses unknown fields) reads what it knows, and None is every optional
+    field's default, so a newer one reads the same message."""
     if isinstance(message, DesiredStateMessage) and not message.queues:
-        return message.model_dump_json(exclude={"queues"})
-    return message.model_dump_json()
+        return message.model_dump_json(exclude={"queues"}, exclude_none=True)
+    return message.model_dump_json(exclude_none=True)

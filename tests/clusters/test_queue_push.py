@@ -11,6 +11,7 @@ from clusters import org, services
 from clusters.models import NodePool
 from clusters.org import QuotaInput, Share
 from tests.clusters.test_agent_endpoint import INVENTORY, communicator, receive, run, say_hello
+from workloads import services as workload_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,3 +99,23 @@ def async_run(scenario):
 
     run(capture)
     return result["value"]
+
+
+def test_a_fractional_submission_is_not_pushed_to_an_agent_that_runs_whole_gpus(registered):
+    cluster, token, project = registered
+
+    async def scenario():
+        comm = communicator(cluster, token)
+        await comm.connect()
+        await say_hello(comm)
+        submit = database_sync_to_async(workload_services.submit_training)
+        await submit(workload_services.TrainingRequest(name="half", project=project, raw={}, gpu_portion=0.5), None)
+        held_back = await comm.receive_nothing(timeout=0.5)
+        whole = await submit(workload_services.TrainingRequest(name="whole", project=project, raw={}), None)
+        delta = await receive(comm)
+        await comm.disconnect()
+        return held_back, delta, whole
+
+    held_back, delta, whole = async_run(scenario)
+    assert held_back is True
+    assert [w.id for w in delta.workloads] == [str(whole.pk)]

@@ -80,7 +80,7 @@ def test_use_given_name_as_prefix_adds_a_suffix(api, project):
         (lambda b: b.pop("projectId"), "projectId"),
         (lambda b: b["spec"]["compute"].update(gpuDevicesRequest=-1), "spec.compute.gpuDevicesRequest"),
         (lambda b: b["spec"]["compute"].update(gpuDevicesRequest="2"), "spec.compute.gpuDevicesRequest"),
-        (lambda b: b["spec"]["compute"].update(gpuPortionRequest=0.5), "spec.compute.gpuPortionRequest"),
+        (lambda b: b["spec"]["compute"].update(gpuPortionRequest=1.5), "spec.compute.gpuPortionRequest"),
         (lambda b: b["spec"].update(command=["python"]), "spec.command"),
         (lambda b: b["spec"].update(bogus=1), "spec.bogus"),
         (lambda b: b.update(name="Not A DNS Name"), "name"),

@@ -8,13 +8,20 @@ from typing import Any
 from rest_framework import serializers
 
 from clusters.models import Project
-from controlplane.serializers import StrictBooleanField, StrictCharField, StrictIntegerField, StrictSerializer
+from controlplane.serializers import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictNumberField,
+    StrictSerializer,
+)
 from workloads.services import TrainingRequest
 
 # Kubernetes object names, as Run:ai requires for workloads.
 NAME_PATTERN = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-FRACTION_FIELDS = ("gpuPortionRequest", "gpuPortionLimit", "gpuMemoryRequest", "gpuMemoryLimit", "migProfile")
+MEMORY_PATTERN = re.compile(r"^(?P<number>[0-9]+(\.[0-9]+)?)(?P<unit>M|Mi|G|Gi)$")
+MEMORY_UNITS = {"M": 10**6, "Mi": 2**20, "G": 10**9, "Gi": 2**30}
 
 
 class EnvironmentVariableSerializer(StrictSerializer):
@@ -28,19 +35,67 @@ class EnvironmentVariableSerializer(StrictSerializer):
         return value
 
 
+def memory_mib(quantity: str) -> int:
+    """A Kubernetes memory quantity ("20G", "512Mi") in MiB, rounded up."""
+    match = MEMORY_PATTERN.match(quantity)
+    if match is None:
+        raise serializers.ValidationError("Must be a quantity such as 20G, 20Gi, 512M or 512Mi.")
+    number, unit = float(match["number"]), match["unit"]
+    mib = number * MEMORY_UNITS[unit] / 2**20
+    if mib < 1:
+        raise serializers.ValidationError("Must be at least 1Mi.")
+    return int(-(-mib // 1))
+
+
 class ComputeSerializer(StrictSerializer):
+    """Whole GPUs (``gpuDevicesRequest``) or fractions: ``gpuDevicesRequest`` devices (default 1)
+    each shared at ``gpuPortionRequest`` (up to ``gpuPortionLimit``) or by ``gpuMemoryRequest``."""
+
     gpuDevicesRequest = StrictIntegerField(required=False, min_value=0, max_value=1024)
-    gpuRequestType = StrictCharField(required=False)
+    gpuRequestType = serializers.ChoiceField(choices=["portion", "memory"], required=False)
+    gpuPortionRequest = StrictNumberField(required=False, min_value=0, max_value=1)
+    gpuPortionLimit = StrictNumberField(required=False, min_value=0, max_value=1)
+    gpuMemoryRequest = StrictCharField(required=False)
+    gpuMemoryLimit = StrictCharField(required=False)
     accepted_fields = frozenset(
         {"cpuCoreRequest", "cpuCoreLimit", "cpuMemoryRequest", "cpuMemoryLimit", "largeShmRequest", "extendedResources"}
-        | set(FRACTION_FIELDS)
     )
 
     def to_internal_value(self, data: Any) -> Any:
-        asked = [name for name in FRACTION_FIELDS if isinstance(data, dict) and name in data]
-        if asked:
-            raise serializers.ValidationError({asked[0]: ["GPU fractions are not supported yet; request whole GPUs."]})
+        if isinstance(data, dict) and data.get("migProfile") is not None:
+            raise serializers.ValidationError({"migProfile": ["MIG profiles are not supported; request a portion."]})
+        if isinstance(data, dict):
+            data = {key: value for key, value in data.items() if key != "migProfile"}
         return super().to_internal_value(data)
+
+    def validate_gpuMemoryRequest(self, value: str) -> int:
+        return memory_mib(value)
+
+    def validate_gpuMemoryLimit(self, value: str) -> int:
+        return memory_mib(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        portion, memory = attrs.get("gpuPortionRequest"), attrs.get("gpuMemoryRequest")
+        if portion is not None and memory is not None:
+            raise serializers.ValidationError({"gpuMemoryRequest": ["Give a portion or a memory request, not both."]})
+        if portion is not None and portion <= 0:
+            raise serializers.ValidationError({"gpuPortionRequest": ["Must be more than 0."]})
+        wanted = "portion" if portion is not None else "memory" if memory is not None else None
+        asked = attrs.get("gpuRequestType")
+        if asked is not None and wanted is not None and asked != wanted:
+            raise serializers.ValidationError({"gpuRequestType": [f"Is {asked!r} but the request gives {wanted}."]})
+        limit = attrs.get("gpuPortionLimit")
+        if limit is not None and (portion is None or limit < portion):
+            raise serializers.ValidationError({"gpuPortionLimit": ["Must come with gpuPortionRequest, at least it."]})
+        memory_limit = attrs.get("gpuMemoryLimit")
+        if memory_limit is not None and (memory is None or memory_limit < memory):
+            raise serializers.ValidationError({"gpuMemoryLimit": ["Must come with gpuMemoryRequest, at least it."]})
+        if wanted is not None and attrs.get("gpuDevicesRequest") == 0:
+            raise serializers.ValidationError({"gpuDevicesRequest": ["A fraction needs at least one device."]})
+        return attrs
+
+
+PRIORITY_CLASSES = {"train": 50, "interactive-preemptible": 75, "build": 100, "inference": 125}
 
 
 class TrainingSpecSerializer(StrictSerializer):
@@ -49,6 +104,8 @@ class TrainingSpecSerializer(StrictSerializer):
     args = StrictCharField(required=False, allow_blank=True, max_length=65536)
     environmentVariables = EnvironmentVariableSerializer(many=True, required=False)
     compute = ComputeSerializer(required=False)
+    priorityClass = serializers.ChoiceField(choices=sorted(PRIORITY_CLASSES), required=False)
+    preemptibility = serializers.ChoiceField(choices=["preemptible", "non-preemptible"], required=False)
     # The rest of Run:ai's training spec: part of the request shape, not acted on yet.
     accepted_fields = frozenset(
         {
@@ -68,8 +125,6 @@ class TrainingSpecSerializer(StrictSerializer):
             "parallelism",
             "podAffinity",
             "ports",
-            "preemptibility",
-            "priorityClass",
             "probes",
             "relatedUrls",
             "restartPolicy",
@@ -136,8 +191,27 @@ class TrainingCreationSerializer(StrictSerializer):
             command=spec.get("command", ""),
             args=spec.get("args", ""),
             environment={env["name"]: env["value"] for env in spec.get("environmentVariables", [])},
-            gpu_devices=spec.get("compute", {}).get("gpuDevicesRequest", 0),
+            **compute_request(spec),
         )
+
+
+def compute_request(spec: dict[str, Any]) -> dict[str, Any]:
+    """The validated spec's GPU request, priority and preemptibility as ``TrainingRequest`` fields."""
+    compute = spec.get("compute", {})
+    fractional = "gpuPortionRequest" in compute or "gpuMemoryRequest" in compute
+    priority_class = spec.get("priorityClass", "train")
+    # As Run:ai: training is preemptible unless told otherwise, interactive and inference are not.
+    preemptible = spec.get("preemptibility", "preemptible" if priority_class in ("train", "interactive-preemptible")
+                           else "non-preemptible") == "preemptible"  # fmt: skip
+    return {
+        "gpu_devices": compute.get("gpuDevicesRequest", 1 if fractional else 0),
+        "gpu_portion": compute.get("gpuPortionRequest"),
+        "gpu_portion_limit": compute.get("gpuPortionLimit"),
+        "gpu_memory_mib": compute.get("gpuMemoryRequest"),
+        "priority_class": priority_class,
+        "priority": PRIORITY_CLASSES[priority_class],
+        "preemptible": preemptible,
+    }
 
 
 class PageSerializer(StrictSerializer):
