@@ -93,7 +93,12 @@ def _devices(node: NodeState, pod: PodRequest, indexes: tuple[int, ...]) -> list
     """The devices named by ``indexes``, checked to be distinct, existing and as many as asked."""
     if len(indexes) != max(pod.gpus, 0) or len(set(indexes)) != len(indexes):
         raise ValueError(f"pod needs {pod.gpus} distinct devices, got {indexes!r} on {node.name}")
-    by_index = {d.index: d for d in node.devices}
+    devices = node.devices
+    # Devices are usually listed by index; then no lookup table is needed (this runs for every
+    # pod a cycle loads, takes or gives back).
+    if all(0 <= i < len(devices) and devices[i].index == i for i in indexes):
+        return [devices[i] for i in indexes]
+    by_index = {d.index: d for d in devices}
     missing = [i for i in indexes if i not in by_index]
     if missing:
         raise ValueError(f"node {node.name} has no device {missing[0]}")
