@@ -7,7 +7,10 @@ from collections.abc import Sequence
 
 from agent.scheduler.framework.jobs import Job
 from agent.scheduler.framework.session import Session
-from agent.scheduler.placement import NodeState, best_placement, policy
+from agent.scheduler.placement import NodeState, PodRequest, candidates, policy
+
+MEMO_LIMIT = 200_000
+"""Node choices remembered before the memo starts afresh (bounds a long cycle's memory)."""
 
 
 def register(session: Session) -> None:
@@ -17,8 +20,35 @@ def register(session: Session) -> None:
     if name in ("fgd", "tessera"):
         context["pods"] = [job.request for job in session.jobs.values() if job.request.gpus > 0]
     chosen = policy(name, **context)
+    # (node, request) -> (node version, best score there or None, its devices). A score depends
+    # only on the node's own capacity, which changes only with its version, and an action asks
+    # the same few requests of mostly unchanged nodes over and over.
+    memo: dict[tuple[str, PodRequest], tuple[int, float | None, tuple[int, ...]]] = {}
+
+    def best_on(node: NodeState, request: PodRequest) -> tuple[float | None, tuple[int, ...]]:
+        key = (node.name, request)
+        found = memo.get(key)
+        if found is None or found[0] != node.version:
+            best_score: float | None = None
+            best_devices: tuple[int, ...] = ()
+            # The first of equal scores wins, as in ``best_placement``: the tighter devices.
+            for devices in candidates(node, request):
+                value = chosen.score(node, request, devices)
+                if best_score is None or value > best_score:
+                    best_score, best_devices = value, devices
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            found = memo[key] = (node.version, best_score, best_devices)
+        return found[1], found[2]
 
     def place_pod(job: Job, nodes: Sequence[NodeState]) -> tuple[NodeState, tuple[int, ...]] | None:
-        return best_placement(nodes, job.request, chosen)
+        # ``best_placement`` node by node: the highest score wins, ties to the earlier node.
+        best: tuple[NodeState, tuple[int, ...]] | None = None
+        best_score = float("-inf")
+        for node in nodes:
+            score, devices = best_on(node, job.request)
+            if score is not None and score > best_score:
+                best, best_score = (node, devices), score
+        return best
 
     session.place_pod = place_pod
