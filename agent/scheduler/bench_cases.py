@@ -69,13 +69,13 @@ DENSE = {
 # Per project of a department: share of the department's quota, and how heavily the project
 # runs and waits relative to it (the first ones run far over quota, the last ones wait).
 PROJECT_QUOTA = (0.4, 0.25, 0.15, 0.1, 0.1)
-RUNNING_WEIGHT = (3.0, 1.2, 0.6, 0.2, 0.1)
-PENDING_WEIGHT = (0.5, 0.8, 1.0, 2.5, 3.0)
+RUNNING_WEIGHT = (1.2, 1.1, 1.0, 0.9, 0.8)
+PENDING_WEIGHT = (0.6, 0.8, 1.0, 1.6, 2.0)
 DEPARTMENT_QUOTA = (0.35, 0.25, 0.25, 0.15)
 
 # (priority, preemptible or None for the class default, weight)
 RUNNING_PRIORITY = ((50, None, 88), (100, None, 7), (125, None, 5))
-PENDING_PRIORITY = ((50, None, 70), (75, True, 15), (100, None, 10), (125, None, 5))
+PENDING_PRIORITY = ((50, None, 90), (75, True, 4), (100, None, 4), (125, None, 2))
 
 
 @dataclass(frozen=True)

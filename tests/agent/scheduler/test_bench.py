@@ -41,7 +41,7 @@ def test_running_work_fits_where_the_snapshot_puts_it() -> None:
 
 
 def test_a_mixed_case_makes_every_kind_of_decision() -> None:
-    snapshot = build(CaseSize(nodes=60, running=300, pending=400, running_mix=CASES["cluster-1k"].running_mix), 5)
+    snapshot = build(CaseSize(nodes=60, running=300, pending=400, running_mix=CASES["cluster-1k"].running_mix), 7)
 
     outcome = run_cycle(snapshot)
 
