@@ -96,8 +96,14 @@ def _devices(node: NodeState, pod: PodRequest, indexes: tuple[int, ...]) -> list
     devices = node.devices
     # Devices are usually listed by index; then no lookup table is needed (this runs for every
     # pod a cycle loads, takes or gives back).
-    if all(0 <= i < len(devices) and devices[i].index == i for i in indexes):
-        return [devices[i] for i in indexes]
+    listed = len(devices)
+    chosen = []
+    for i in indexes:
+        if not 0 <= i < listed or devices[i].index != i:
+            break
+        chosen.append(devices[i])
+    else:
+        return chosen
     by_index = {d.index: d for d in devices}
     missing = [i for i in indexes if i not in by_index]
     if missing:
