@@ -22,6 +22,8 @@ DEPARTMENT = "department"
 PROJECT = "project"
 WORKLOADS = "workloads"
 TRAININGS = "trainings"
+WORKSPACES = "workspaces"
+INFERENCES = "inferences"
 USERS = "users"
 APPS = "apps"
 ROLES = "roles"
@@ -30,7 +32,7 @@ AUDIT = "audit-logs"
 DASHBOARDS = "dashboards-overview"
 
 RESOURCES = (
-    TENANT, CLUSTER, NODEPOOLS, NODES, DEPARTMENT, PROJECT, WORKLOADS, TRAININGS,
+    TENANT, CLUSTER, NODEPOOLS, NODES, DEPARTMENT, PROJECT, WORKLOADS, TRAININGS, WORKSPACES, INFERENCES,
     USERS, APPS, ROLES, ACCESS_RULES, AUDIT, DASHBOARDS,
 )  # fmt: skip
 
@@ -57,7 +59,8 @@ class RoleDefinition:
 
 
 _SEE_ORG = {CLUSTER: R, NODEPOOLS: R, NODES: R, DEPARTMENT: R, PROJECT: R, ROLES: R}
-_RUN_WORK = {WORKLOADS: CRUD, TRAININGS: CRUD}
+_RUN_WORK = {WORKLOADS: CRUD, TRAININGS: CRUD, WORKSPACES: CRUD, INFERENCES: CRUD}
+_SEE_WORK = {WORKLOADS: R, TRAININGS: R, WORKSPACES: R, INFERENCES: R}
 
 SYSTEM_ADMINISTRATOR = RoleDefinition(
     1,
@@ -80,7 +83,7 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
         3,
         "Department viewer",
         "Sees departments, their projects and workloads.",
-        _SEE_ORG | {WORKLOADS: R, TRAININGS: R, DASHBOARDS: R},
+        _SEE_ORG | _SEE_WORK | {DASHBOARDS: R},
     ),
     RoleDefinition(
         4,
@@ -91,8 +94,7 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
             DEPARTMENT: CRUD,
             PROJECT: CRUD,
             NODEPOOLS: CRUD,
-            WORKLOADS: R,
-            TRAININGS: R,
+            **_SEE_WORK,
             ACCESS_RULES: R,
             DASHBOARDS: R,
         },
@@ -118,14 +120,14 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
     RoleDefinition(
         8,
         "ML engineer",
-        "Serves models: sees projects and workloads (inference workloads arrive with inference support).",
-        _SEE_ORG | {WORKLOADS: R, DASHBOARDS: R},
+        "Serves models: runs inference workloads and sees the others.",
+        _SEE_ORG | {WORKLOADS: R, INFERENCES: CRUD, DASHBOARDS: R},
     ),
     RoleDefinition(
         9,
         "Viewer",
         "Sees everything in its scope and changes nothing.",
-        _SEE_ORG | {WORKLOADS: R, TRAININGS: R, ACCESS_RULES: R, DASHBOARDS: R},
+        _SEE_ORG | _SEE_WORK | {ACCESS_RULES: R, DASHBOARDS: R},
     ),
     # Run:ai's asset administrators. Tessera has no assets (environments, compute resources,
     # credentials, data sources, templates) yet, so for now these roles see the organisation only.

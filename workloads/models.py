@@ -12,6 +12,8 @@ from clusters.models import Cluster, Project
 
 class WorkloadType(models.TextChoices):
     TRAINING = "Training"
+    WORKSPACE = "Workspace"
+    INFERENCE = "Inference"
 
 
 PHASE_CHOICES = [(phase.value, phase.value) for phase in WorkloadPhase]

@@ -64,8 +64,8 @@ def workload_representation(workload: Workload) -> dict[str, Any]:
     }
 
 
-def training_representation(workload: Workload) -> dict[str, Any]:
-    """The ``Training`` object returned by ``/api/v1/workloads/trainings``."""
+def typed_representation(workload: Workload) -> dict[str, Any]:
+    """The ``Training``, ``Workspace`` or ``Inference`` object of ``/api/v1/workloads/<type>s``."""
     return {
         "name": workload.name,
         "requestedName": workload.spec.get("requestedName", workload.name),

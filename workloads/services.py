@@ -40,6 +40,7 @@ class TrainingRequest:
     priority_class: str = "train"
     priority: int = 50
     preemptible: bool = True
+    workload_type: str = "Training"
 
 
 def workload_spec(workload: Workload) -> WorkloadSpec:
@@ -48,6 +49,7 @@ def workload_spec(workload: Workload) -> WorkloadSpec:
         id=str(workload.id),
         name=workload.name,
         project=workload.project.name,
+        workload_type=workload.workload_type.lower(),
         image=workload.image,
         command=workload.command,
         args=workload.args,
@@ -67,6 +69,7 @@ def workload_spec(workload: Workload) -> WorkloadSpec:
 # such a workload back rather than let an agent run it without what it asked for.
 WAITING_FOR_FEATURE = {
     "gpu_fractions": "waiting for an agent that runs GPU fractions; this cluster's agent runs whole GPUs only",
+    "workload_types": "waiting for an agent that runs workspaces and inferences; this cluster's agent is older",
 }
 
 
@@ -87,6 +90,7 @@ def submit_training(request: TrainingRequest, submitted_by: AbstractBaseUser | N
         with transaction.atomic():
             workload = Workload.objects.create(
                 name=request.name,
+                workload_type=request.workload_type,
                 project=request.project,
                 cluster=request.project.cluster,
                 submitted_by=submitted_by,

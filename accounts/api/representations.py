@@ -10,6 +10,7 @@ from controlplane.formats import iso_time
 RESOURCE_GROUPS = {
     "tenant": "organization", "cluster": "organization", "nodepools": "organization", "nodes": "organization",
     "department": "organization", "project": "organization", "workloads": "workloads", "trainings": "workloads",
+    "workspaces": "workloads", "inferences": "workloads",
     "users": "management", "apps": "management", "roles": "management", "access_rules": "management",
     "audit-logs": "management", "dashboards-overview": "analytics",
 }  # fmt: skip

@@ -72,7 +72,7 @@ class WorkloadSpec(_Strict):
     id: Annotated[str, Field(min_length=1)]
     name: Annotated[str, Field(min_length=1)]
     project: Annotated[str, Field(min_length=1)]
-    workload_type: Literal["training"] = "training"
+    workload_type: Literal["training", "workspace", "inference"] = "training"
     image: str = ""
     command: str = ""
     args: str = ""
@@ -90,8 +90,12 @@ class WorkloadSpec(_Strict):
 
     def needs(self) -> set[str]:
         """The agent features this workload needs beyond version 1's first messages."""
-        fractional = self.gpu_portion is not None or self.gpu_memory_mib is not None
-        return {"gpu_fractions"} if fractional else set()
+        needs = set()
+        if self.gpu_portion is not None or self.gpu_memory_mib is not None:
+            needs.add("gpu_fractions")
+        if self.workload_type != "training":
+            needs.add("workload_types")
+        return needs
 
 
 class WorkloadStatus(_Strict):
@@ -136,7 +140,8 @@ class QueueSpec(_Strict):
     pools: list[PoolQuota] = []
 
 
-FEATURES = ("queues",)
+# An agent runs a workspace or an inference as it runs a training: a process with its command.
+FEATURES = ("queues", "workload_types")
 """What this protocol's agents understand beyond version 1's first messages; sent in ``hello``."""
 
 

@@ -140,7 +140,17 @@ class TrainingSpecSerializer(StrictSerializer):
     )
 
 
+class InferenceSpecSerializer(TrainingSpecSerializer):
+    # Serving settings of Run:ai's inference spec: part of the request shape, not acted on yet.
+    accepted_fields = TrainingSpecSerializer.accepted_fields | {"servingPort", "autoscaling", "servingConfiguration"}
+
+
 class TrainingCreationSerializer(StrictSerializer):
+    """``TrainingCreationRequest``; the workspace and inference ones differ in type and defaults."""
+
+    workload_type = "Training"
+    default_priority_class = "train"
+
     name = StrictCharField(max_length=50)
     useGivenNameAsPrefix = StrictBooleanField(required=False, default=False)
     projectId = StrictCharField()
@@ -191,15 +201,31 @@ class TrainingCreationSerializer(StrictSerializer):
             command=spec.get("command", ""),
             args=spec.get("args", ""),
             environment={env["name"]: env["value"] for env in spec.get("environmentVariables", [])},
-            **compute_request(spec),
+            workload_type=self.workload_type,
+            **compute_request(spec, self.default_priority_class),
         )
 
 
-def compute_request(spec: dict[str, Any]) -> dict[str, Any]:
+class WorkspaceCreationSerializer(TrainingCreationSerializer):
+    """``WorkspaceCreationRequest``: interactive, so ``build`` priority and not preemptible."""
+
+    workload_type = "Workspace"
+    default_priority_class = "build"
+
+
+class InferenceCreationSerializer(TrainingCreationSerializer):
+    """``InferenceCreationRequest``: ``inference`` priority, not preemptible."""
+
+    workload_type = "Inference"
+    default_priority_class = "inference"
+    spec = InferenceSpecSerializer(required=False)
+
+
+def compute_request(spec: dict[str, Any], default_priority_class: str = "train") -> dict[str, Any]:
     """The validated spec's GPU request, priority and preemptibility as ``TrainingRequest`` fields."""
     compute = spec.get("compute", {})
     fractional = "gpuPortionRequest" in compute or "gpuMemoryRequest" in compute
-    priority_class = spec.get("priorityClass", "train")
+    priority_class = spec.get("priorityClass", default_priority_class)
     # As Run:ai: training is preemptible unless told otherwise, interactive and inference are not.
     preemptible = spec.get("preemptibility", "preemptible" if priority_class in ("train", "interactive-preemptible")
                            else "non-preemptible") == "preemptible"  # fmt: skip

@@ -16,7 +16,7 @@ from controlplane.formats import iso_time
 from workloads import services
 from workloads.api.serializers import PageSerializer, TrainingCreationSerializer
 from workloads.models import Workload, WorkloadType
-from workloads.representations import training_representation, workload_representation
+from workloads.representations import typed_representation, workload_representation
 
 
 def visible(request: Request, resource: str = "workloads") -> Any:
@@ -30,37 +30,57 @@ def _page(request: Request) -> tuple[int, int]:
     return page.validated_data["offset"], page.validated_data["limit"]
 
 
-class TrainingListView(APIView):
+class TypedListView(APIView):
+    """List and create one type of workload (``/api/v1/workloads/trainings`` and the like).
+    Each type is its own resource in the access rules, as in Run:ai."""
+
+    resource = "trainings"
+    workload_type = WorkloadType.TRAINING
+    serializer_class: type[TrainingCreationSerializer] = TrainingCreationSerializer
+
     def get(self, request: Request) -> Response:
         offset, limit = _page(request)
-        trainings = visible(request, "trainings").filter(workload_type=WorkloadType.TRAINING)[offset : offset + limit]
-        return Response({"trainings": [training_representation(w) for w in trainings]})
+        workloads = visible(request, self.resource).filter(workload_type=self.workload_type)[offset : offset + limit]
+        return Response({self.resource: [typed_representation(w) for w in workloads]})
 
     def post(self, request: Request) -> Response:
-        serializer = TrainingCreationSerializer(data=request.data, context={"request": request})
+        serializer = self.serializer_class(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        training = serializer.to_request()
-        require(request.user, "create", "trainings", training.project, f"project {training.project.name!r}")
+        asked = serializer.to_request()
+        require(request.user, "create", self.resource, asked.project, f"project {asked.project.name!r}")
         submitter = request.user if getattr(request.user, "pk", None) is not None else None  # not applications
         try:
-            workload = services.submit_training(training, submitter)
+            workload = services.submit_training(asked, submitter)
         except services.WorkloadConflict as exc:
             return Response({"code": 409, "message": str(exc)}, status=status.HTTP_409_CONFLICT)
         audit.record(audit.Origin.of(request), "create", "workload", workload.pk, workload.name)
-        return Response(training_representation(workload), status=status.HTTP_202_ACCEPTED)
+        return Response(typed_representation(workload), status=status.HTTP_202_ACCEPTED)
 
 
-class TrainingDetailView(APIView):
+class TypedDetailView(APIView):
+    resource = "trainings"
+    workload_type = WorkloadType.TRAINING
+
+    def _get(self, request: Request, workload_id: str) -> Workload:
+        return get_object_or_404(visible(request, self.resource), pk=workload_id, workload_type=self.workload_type)
+
     def get(self, request: Request, workload_id: str) -> Response:
-        workload = get_object_or_404(visible(request, "trainings"), pk=workload_id, workload_type=WorkloadType.TRAINING)
-        return Response(training_representation(workload))
+        return Response(typed_representation(self._get(request, workload_id)))
 
     def delete(self, request: Request, workload_id: str) -> Response:
-        workload = get_object_or_404(visible(request, "trainings"), pk=workload_id, workload_type=WorkloadType.TRAINING)
-        require(request.user, "delete", "trainings", workload, f"project {workload.project.name!r}")
+        workload = self._get(request, workload_id)
+        require(request.user, "delete", self.resource, workload, f"project {workload.project.name!r}")
         services.delete_workload(workload)
         audit.record(audit.Origin.of(request), "delete", "workload", workload.pk, workload.name)
-        return Response(training_representation(workload), status=status.HTTP_202_ACCEPTED)
+        return Response(typed_representation(workload), status=status.HTTP_202_ACCEPTED)
+
+
+def typed_views(resource: str, workload_type: str, serializer_class: type) -> tuple[Any, Any]:
+    """The list and detail views of one workload type."""
+    settings = {"resource": resource, "workload_type": workload_type}
+    listing = type(f"{workload_type}ListView", (TypedListView,), {**settings, "serializer_class": serializer_class})
+    detail = type(f"{workload_type}DetailView", (TypedDetailView,), settings)
+    return listing.as_view(), detail.as_view()
 
 
 class WorkloadListView(APIView):
