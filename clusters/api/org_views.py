@@ -23,6 +23,8 @@ from clusters.api.serializers import (
     quota_inputs,
 )
 from clusters.models import Department, Project
+from controlplane import listing
+from controlplane.listing import Field
 
 
 def _departments(request: Request, action: str = "read") -> Any:
@@ -33,6 +35,20 @@ def _projects(request: Request, action: str = "read") -> Any:
     return Project.objects.restrict(request.user, action).select_related("department").prefetch_related(*ORG_PREFETCH)
 
 
+DEPARTMENT_FIELDS = {
+    "id": Field("id", "int"),
+    "name": Field("name"),
+    "clusterId": Field("cluster_id", "uuid"),
+    "createdAt": Field("created_at", "date"),
+    "updatedAt": Field("updated_at", "date"),
+}
+PROJECT_FIELDS = {
+    **DEPARTMENT_FIELDS,
+    "parentId": Field("department_id", "int"),
+    "parentName": Field("department__name"),
+}
+
+
 def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
     serializer = serializer_class(data=request.data, context={"request": request})
     serializer.is_valid(raise_exception=True)
@@ -41,8 +57,8 @@ def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
 
 class DepartmentListView(APIView):
     def get(self, request: Request) -> Response:
-        departments = _departments(request)
-        return Response({"departments": [department_representation(d) for d in departments], "next": None})
+        found = listing.page(_departments(request), request.query_params, DEPARTMENT_FIELDS)
+        return Response({"departments": [department_representation(d) for d in found.items], "next": found.next})
 
     def post(self, request: Request) -> Response:
         data = _valid(OrgUnitCreationSerializer, request)
@@ -56,7 +72,8 @@ class DepartmentListView(APIView):
 
 class DepartmentCountView(APIView):
     def get(self, request: Request) -> Response:
-        return Response({"count": Department.objects.restrict(request.user, "read").count()})
+        departments = Department.objects.restrict(request.user, "read")
+        return Response({"count": listing.narrowed(departments, request.query_params, DEPARTMENT_FIELDS).count()})
 
 
 class DepartmentDetailView(APIView):
@@ -82,7 +99,8 @@ class DepartmentDetailView(APIView):
 
 class ProjectListView(APIView):
     def get(self, request: Request) -> Response:
-        return Response({"projects": [project_representation(p) for p in _projects(request)], "next": None})
+        found = listing.page(_projects(request), request.query_params, PROJECT_FIELDS)
+        return Response({"projects": [project_representation(p) for p in found.items], "next": found.next})
 
     def post(self, request: Request) -> Response:
         data = _valid(ProjectCreationSerializer, request)
@@ -96,7 +114,8 @@ class ProjectListView(APIView):
 
 class ProjectCountView(APIView):
     def get(self, request: Request) -> Response:
-        return Response({"count": Project.objects.restrict(request.user, "read").count()})
+        projects = Project.objects.restrict(request.user, "read")
+        return Response({"count": listing.narrowed(projects, request.query_params, PROJECT_FIELDS).count()})
 
 
 class ProjectDetailView(APIView):

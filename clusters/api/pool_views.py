@@ -15,6 +15,19 @@ from clusters import pools
 from clusters.api.pool_serializers import NodePoolCreationSerializer, NodePoolUpdateSerializer
 from clusters.api.representations import node_pool_representation, node_representation
 from clusters.models import Node, NodePool
+from controlplane import listing
+from controlplane.listing import Field
+
+POOL_FIELDS = {
+    "id": Field("id", "int"),
+    "name": Field("name"),
+    "clusterId": Field("cluster_id", "uuid"),
+    "labelKey": Field("label_key"),
+    "labelValue": Field("label_value"),
+    "createdAt": Field("created_at", "date"),
+}
+NODE_FIELDS = {"name": Field("name"), "clusterUuid": Field("cluster_id", "uuid"), "nodePool": Field("node_pool__name"),
+               "status": Field("status")}  # fmt: skip
 
 
 def _pools(request: Request) -> Any:
@@ -27,7 +40,8 @@ def _actor(request: Request) -> str:
 
 class NodePoolListView(APIView):
     def get(self, request: Request) -> Response:
-        return Response({"nodepools": [node_pool_representation(p) for p in _pools(request)]})
+        found = listing.page(_pools(request), request.query_params, POOL_FIELDS)
+        return Response({"nodepools": [node_pool_representation(p) for p in found.items], "next": found.next})
 
     def post(self, request: Request) -> Response:
         serializer = NodePoolCreationSerializer(data=request.data, context={"request": request})
@@ -41,7 +55,8 @@ class NodePoolListView(APIView):
 
 class NodePoolCountView(APIView):
     def get(self, request: Request) -> Response:
-        return Response({"count": NodePool.objects.restrict(request.user, "read").count()})
+        pools_ = NodePool.objects.restrict(request.user, "read")
+        return Response({"count": listing.narrowed(pools_, request.query_params, POOL_FIELDS).count()})
 
 
 class NodePoolDetailView(APIView):
@@ -72,9 +87,11 @@ def _nodes(request: Request) -> Any:
 
 class NodeListView(APIView):
     def get(self, request: Request) -> Response:
-        return Response({"nodes": [node_representation(n) for n in _nodes(request)]})
+        found = listing.page(_nodes(request), request.query_params, NODE_FIELDS)
+        return Response({"nodes": [node_representation(n) for n in found.items], "next": found.next})
 
 
 class NodeCountView(APIView):
     def get(self, request: Request) -> Response:
-        return Response({"count": Node.objects.restrict(request.user, "read").count()})
+        nodes = Node.objects.restrict(request.user, "read")
+        return Response({"count": listing.narrowed(nodes, request.query_params, NODE_FIELDS).count()})

@@ -53,7 +53,7 @@ def test_an_ml_engineer_serves_models_but_opens_no_workspace(org, make_user):
     assert post(client, "inferences", body(org.p1, "serve")).status_code == 202
     response = post(client, "workspaces", body(org.p1, "nb"))
     assert response.status_code == 403 and response.json()["message"].startswith("You may not create workspaces")
-    assert client.get("/api/v1/workloads/workspaces").json() == {"workspaces": []}
+    assert client.get("/api/v1/workloads/workspaces").json()["workspaces"] == []
     assert not Workload.objects.filter(name="nb").exists()
 
 

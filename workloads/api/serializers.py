@@ -238,11 +238,3 @@ def compute_request(spec: dict[str, Any], default_priority_class: str = "train")
         "priority": PRIORITY_CLASSES[priority_class],
         "preemptible": preemptible,
     }
-
-
-class PageSerializer(StrictSerializer):
-    """Run:ai's paging and filtering query parameters on list endpoints."""
-
-    offset = serializers.IntegerField(required=False, min_value=0, default=0)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=50)
-    accepted_fields = frozenset({"filterBy", "sortBy", "sortOrder", "deleted", "completed", "verbosity"})

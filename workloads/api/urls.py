@@ -14,7 +14,10 @@ TYPES = (
     ("inferences", WorkloadType.INFERENCE, InferenceCreationSerializer),
 )
 
-urlpatterns = [path("workloads", views.WorkloadListView.as_view(), name="workload-list")]
+urlpatterns = [
+    path("workloads", views.WorkloadListView.as_view(), name="workload-list"),
+    path("workloads/count", views.WorkloadCountView.as_view(), name="workload-count"),
+]
 for resource, workload_type, serializer_class in TYPES:
     listing, detail = views.typed_views(resource, workload_type, serializer_class)
     singular = resource[:-1]

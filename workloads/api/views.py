@@ -12,9 +12,11 @@ from rest_framework.views import APIView
 
 from accounts import audit
 from accounts.access import require
+from controlplane import listing
 from controlplane.formats import iso_time
+from controlplane.listing import Field
 from workloads import services
-from workloads.api.serializers import PageSerializer, TrainingCreationSerializer
+from workloads.api.serializers import TrainingCreationSerializer
 from workloads.models import Workload, WorkloadType
 from workloads.representations import typed_representation, workload_representation
 
@@ -24,10 +26,20 @@ def visible(request: Request, resource: str = "workloads") -> Any:
     return Workload.objects.restrict(request.user, "read", resource).live()
 
 
-def _page(request: Request) -> tuple[int, int]:
-    page = PageSerializer(data=request.query_params.dict())
-    page.is_valid(raise_exception=True)
-    return page.validated_data["offset"], page.validated_data["limit"]
+FIELDS = {
+    "name": Field("name"),
+    "phase": Field("phase"),
+    "type": Field("workload_type"),
+    "clusterId": Field("cluster_id", "uuid"),
+    "projectId": Field("project_id", "int"),
+    "projectName": Field("project__name"),
+    "departmentId": Field("project__department_id", "int"),
+    "departmentName": Field("project__department__name"),
+    "submittedBy": Field("submitted_by__username"),
+    "priorityClassName": Field("priority_class"),
+    "createdAt": Field("created_at", "date"),
+    "phaseUpdatedAt": Field("phase_updated_at", "date"),
+}
 
 
 class TypedListView(APIView):
@@ -39,9 +51,9 @@ class TypedListView(APIView):
     serializer_class: type[TrainingCreationSerializer] = TrainingCreationSerializer
 
     def get(self, request: Request) -> Response:
-        offset, limit = _page(request)
-        workloads = visible(request, self.resource).filter(workload_type=self.workload_type)[offset : offset + limit]
-        return Response({self.resource: [typed_representation(w) for w in workloads]})
+        workloads = visible(request, self.resource).filter(workload_type=self.workload_type)
+        found = listing.page(workloads, request.query_params, FIELDS)
+        return Response({self.resource: [typed_representation(w) for w in found.items], "next": found.next})
 
     def post(self, request: Request) -> Response:
         serializer = self.serializer_class(data=request.data, context={"request": request})
@@ -85,15 +97,13 @@ def typed_views(resource: str, workload_type: str, serializer_class: type) -> tu
 
 class WorkloadListView(APIView):
     def get(self, request: Request) -> Response:
-        offset, limit = _page(request)
-        workloads = list(visible(request)[offset : offset + limit + 1])
-        more = len(workloads) > limit
-        return Response(
-            {
-                "workloads": [workload_representation(w) for w in workloads[:limit]],
-                "next": offset + limit if more else None,
-            }
-        )
+        found = listing.page(visible(request), request.query_params, FIELDS)
+        return Response({"workloads": [workload_representation(w) for w in found.items], "next": found.next})
+
+
+class WorkloadCountView(APIView):
+    def get(self, request: Request) -> Response:
+        return Response({"count": listing.narrowed(visible(request), request.query_params, FIELDS).count()})
 
 
 class WorkloadDetailView(APIView):
