@@ -24,6 +24,7 @@ from clusters.api.serializers import (
 )
 from clusters.models import Department, Project
 from controlplane import listing
+from controlplane.idempotency import idempotent
 from controlplane.listing import Field
 
 
@@ -60,6 +61,7 @@ class DepartmentListView(APIView):
         found = listing.page(_departments(request), request.query_params, DEPARTMENT_FIELDS)
         return Response({"departments": [department_representation(d) for d in found.items], "next": found.next})
 
+    @idempotent
     def post(self, request: Request) -> Response:
         data = _valid(OrgUnitCreationSerializer, request)
         cluster = data["clusterId"]
@@ -102,6 +104,7 @@ class ProjectListView(APIView):
         found = listing.page(_projects(request), request.query_params, PROJECT_FIELDS)
         return Response({"projects": [project_representation(p) for p in found.items], "next": found.next})
 
+    @idempotent
     def post(self, request: Request) -> Response:
         data = _valid(ProjectCreationSerializer, request)
         department = data["department"]

@@ -16,6 +16,7 @@ from clusters.api.pool_serializers import NodePoolCreationSerializer, NodePoolUp
 from clusters.api.representations import node_pool_representation, node_representation
 from clusters.models import Node, NodePool
 from controlplane import listing
+from controlplane.idempotency import idempotent
 from controlplane.listing import Field
 
 POOL_FIELDS = {
@@ -43,6 +44,7 @@ class NodePoolListView(APIView):
         found = listing.page(_pools(request), request.query_params, POOL_FIELDS)
         return Response({"nodepools": [node_pool_representation(p) for p in found.items], "next": found.next})
 
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = NodePoolCreationSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)

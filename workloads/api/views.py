@@ -14,6 +14,7 @@ from accounts import audit
 from accounts.access import require
 from controlplane import listing
 from controlplane.formats import iso_time
+from controlplane.idempotency import idempotent
 from controlplane.listing import Field
 from workloads import services
 from workloads.api.serializers import TrainingCreationSerializer
@@ -55,6 +56,7 @@ class TypedListView(APIView):
         found = listing.page(workloads, request.query_params, FIELDS)
         return Response({self.resource: [typed_representation(w) for w in found.items], "next": found.next})
 
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = self.serializer_class(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
