@@ -2,11 +2,14 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from controlplane.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("accounts.api.urls")),
     path("api/v1/", include("clusters.api.urls")),
     path("api/v1/", include("workloads.api.urls")),
