@@ -4,6 +4,8 @@ Reads go through the gate (``restrict``); every change asks ``require`` for the 
 and is written to the audit log.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -56,10 +58,71 @@ def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
     return serializer.validated_data
 
 
-class DepartmentListView(APIView):
+@dataclass(frozen=True)
+class OrgUnitKind:
+    """What tells departments and projects apart for the views they share."""
+
+    resource: str
+    list_key: str
+    objects: Callable[[Request], Any]
+    fields: dict[str, Field]
+    representation: Callable[[Any], dict[str, Any]]
+    update: Callable[..., None]
+    delete: Callable[[Any], None]
+
+
+DEPARTMENTS = OrgUnitKind(
+    "department", "departments", _departments, DEPARTMENT_FIELDS, department_representation,
+    org.update_department, org.delete_department,
+)  # fmt: skip
+PROJECTS = OrgUnitKind(
+    "project", "projects", _projects, PROJECT_FIELDS, project_representation, org.update_project, org.delete_project
+)
+
+
+class OrgUnitListView(APIView):
+    """List (GET) departments or projects; each kind creates (POST) in its own way."""
+
+    kind: OrgUnitKind
+
     def get(self, request: Request) -> Response:
-        found = listing.page(_departments(request), request.query_params, DEPARTMENT_FIELDS)
-        return Response({"departments": [department_representation(d) for d in found.items], "next": found.next})
+        found = listing.page(self.kind.objects(request), request.query_params, self.kind.fields)
+        return Response({self.kind.list_key: [self.kind.representation(u) for u in found.items], "next": found.next})
+
+
+class OrgUnitCountView(APIView):
+    kind: OrgUnitKind
+
+    def get(self, request: Request) -> Response:
+        units = self.kind.objects(request)
+        return Response({"count": listing.narrowed(units, request.query_params, self.kind.fields).count()})
+
+
+class OrgUnitDetailView(APIView):
+    kind: OrgUnitKind
+
+    def get(self, request: Request, unit_id: int) -> Response:
+        return Response(self.kind.representation(get_object_or_404(self.kind.objects(request), pk=unit_id)))
+
+    def put(self, request: Request, unit_id: int) -> Response:
+        unit = get_object_or_404(self.kind.objects(request), pk=unit_id)
+        require(request.user, "update", self.kind.resource, unit, f"{self.kind.resource} {unit.name!r}")
+        data = _valid(OrgUnitUpdateSerializer, request)
+        self.kind.update(unit, data["description"], quota_inputs(unit.cluster, data["resources"]))
+        audit.record(audit.Origin.of(request), "update", self.kind.resource, unit.pk, unit.name)
+        return Response(self.kind.representation(self.kind.objects(request).get(pk=unit.pk)))
+
+    def delete(self, request: Request, unit_id: int) -> Response:
+        unit = get_object_or_404(self.kind.objects(request), pk=unit_id)
+        require(request.user, "delete", self.kind.resource, unit, f"{self.kind.resource} {unit.name!r}")
+        pk = unit.pk
+        self.kind.delete(unit)
+        audit.record(audit.Origin.of(request), "delete", self.kind.resource, pk, unit.name)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DepartmentListView(OrgUnitListView):
+    kind = DEPARTMENTS
 
     @idempotent
     def post(self, request: Request) -> Response:
@@ -72,37 +135,24 @@ class DepartmentListView(APIView):
         return Response(department_representation(_departments(request).get(pk=department.pk)), status=201)
 
 
-class DepartmentCountView(APIView):
-    def get(self, request: Request) -> Response:
-        departments = Department.objects.restrict(request.user, "read")
-        return Response({"count": listing.narrowed(departments, request.query_params, DEPARTMENT_FIELDS).count()})
+class DepartmentCountView(OrgUnitCountView):
+    kind = DEPARTMENTS
 
 
-class DepartmentDetailView(APIView):
-    def get(self, request: Request, department_id: int) -> Response:
-        return Response(department_representation(get_object_or_404(_departments(request), pk=department_id)))
-
-    def put(self, request: Request, department_id: int) -> Response:
-        department = get_object_or_404(_departments(request), pk=department_id)
-        require(request.user, "update", "department", department, f"department {department.name!r}")
-        data = _valid(OrgUnitUpdateSerializer, request)
-        org.update_department(department, data["description"], quota_inputs(department.cluster, data["resources"]))
-        audit.record(audit.Origin.of(request), "update", "department", department.pk, department.name)
-        return Response(department_representation(_departments(request).get(pk=department.pk)))
-
-    def delete(self, request: Request, department_id: int) -> Response:
-        department = get_object_or_404(_departments(request), pk=department_id)
-        require(request.user, "delete", "department", department, f"department {department.name!r}")
-        pk = department.pk
-        org.delete_department(department)
-        audit.record(audit.Origin.of(request), "delete", "department", pk, department.name)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+class DepartmentDetailView(OrgUnitDetailView):
+    kind = DEPARTMENTS
 
 
-class ProjectListView(APIView):
-    def get(self, request: Request) -> Response:
-        found = listing.page(_projects(request), request.query_params, PROJECT_FIELDS)
-        return Response({"projects": [project_representation(p) for p in found.items], "next": found.next})
+class ProjectCountView(OrgUnitCountView):
+    kind = PROJECTS
+
+
+class ProjectDetailView(OrgUnitDetailView):
+    kind = PROJECTS
+
+
+class ProjectListView(OrgUnitListView):
+    kind = PROJECTS
 
     @idempotent
     def post(self, request: Request) -> Response:
@@ -113,30 +163,3 @@ class ProjectListView(APIView):
         project = org.create_project(department, data["name"], data["description"], quotas)
         audit.record(audit.Origin.of(request), "create", "project", project.pk, project.name)
         return Response(project_representation(_projects(request).get(pk=project.pk)), status=201)
-
-
-class ProjectCountView(APIView):
-    def get(self, request: Request) -> Response:
-        projects = Project.objects.restrict(request.user, "read")
-        return Response({"count": listing.narrowed(projects, request.query_params, PROJECT_FIELDS).count()})
-
-
-class ProjectDetailView(APIView):
-    def get(self, request: Request, project_id: int) -> Response:
-        return Response(project_representation(get_object_or_404(_projects(request), pk=project_id)))
-
-    def put(self, request: Request, project_id: int) -> Response:
-        project = get_object_or_404(_projects(request), pk=project_id)
-        require(request.user, "update", "project", project, f"project {project.name!r}")
-        data = _valid(OrgUnitUpdateSerializer, request)
-        org.update_project(project, data["description"], quota_inputs(project.cluster, data["resources"]))
-        audit.record(audit.Origin.of(request), "update", "project", project.pk, project.name)
-        return Response(project_representation(_projects(request).get(pk=project.pk)))
-
-    def delete(self, request: Request, project_id: int) -> Response:
-        project = get_object_or_404(_projects(request), pk=project_id)
-        require(request.user, "delete", "project", project, f"project {project.name!r}")
-        pk = project.pk
-        org.delete_project(project)
-        audit.record(audit.Origin.of(request), "delete", "project", pk, project.name)
-        return Response(status=status.HTTP_204_NO_CONTENT)

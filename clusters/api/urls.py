@@ -6,13 +6,23 @@ urlpatterns = [
     path("clusters", views.ClusterListView.as_view(), name="cluster-list"),
     path("clusters/<uuid:cluster_id>", views.ClusterDetailView.as_view(), name="cluster-detail"),
     path("org-unit/departments", org_views.DepartmentListView.as_view(), name="department-list"),
-    path("org-unit/departments/count", org_views.DepartmentCountView.as_view(), name="department-count"),
     path(
-        "org-unit/departments/<int:department_id>", org_views.DepartmentDetailView.as_view(), name="department-detail"
+        "org-unit/departments/count",
+        org_views.DepartmentCountView.as_view(),
+        name="department-count",
+    ),
+    path(
+        "org-unit/departments/<int:unit_id>",
+        org_views.DepartmentDetailView.as_view(),
+        name="department-detail",
     ),
     path("org-unit/projects", org_views.ProjectListView.as_view(), name="project-list"),
     path("org-unit/projects/count", org_views.ProjectCountView.as_view(), name="project-count"),
-    path("org-unit/projects/<int:project_id>", org_views.ProjectDetailView.as_view(), name="project-detail"),
+    path(
+        "org-unit/projects/<int:unit_id>",
+        org_views.ProjectDetailView.as_view(),
+        name="project-detail",
+    ),
     path("node-pools", pool_views.NodePoolListView.as_view(), name="node-pool-list"),
     path("node-pools/count", pool_views.NodePoolCountView.as_view(), name="node-pool-count"),
     path("node-pools/<int:pool_id>", pool_views.NodePoolDetailView.as_view(), name="node-pool-detail"),
