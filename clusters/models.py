@@ -67,7 +67,7 @@ class Cluster(models.Model):
 
     @property
     def simulated(self) -> bool:
-        """True when every GPU the agent reported is a simulated one."""
+        """True when the agent declared simulated devices on any of its nodes (NVML found no GPU)."""
         return any(node.simulated for node in self.nodes.all())
 
 
