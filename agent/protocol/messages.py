@@ -72,7 +72,7 @@ class WorkloadSpec(_Strict):
     id: Annotated[str, Field(min_length=1)]
     name: Annotated[str, Field(min_length=1)]
     project: Annotated[str, Field(min_length=1)]
-    workload_type: Literal["training", "workspace", "inference"] = "training"
+    workload_type: Literal["training", "workspace", "inference", "distributed"] = "training"
     image: str = ""
     command: str = ""
     args: str = ""
@@ -87,6 +87,9 @@ class WorkloadSpec(_Strict):
     gpu_memory_mib: Annotated[int, Field(gt=0)] | None = None
     priority_class: str | None = None
     preemptible: bool | None = None
+    # A distributed training runs ``workers`` processes, each with the request above, as one gang:
+    # all start together or none does, and an eviction takes them all.
+    workers: Annotated[int, Field(ge=1)] = 1
 
     def needs(self) -> set[str]:
         """The agent features this workload needs beyond version 1's first messages."""
@@ -95,6 +98,8 @@ class WorkloadSpec(_Strict):
             needs.add("gpu_fractions")
         if self.workload_type != "training":
             needs.add("workload_types")
+        if self.workload_type == "distributed" or self.workers > 1:
+            needs.add("distributed")
         return needs
 
 
