@@ -50,6 +50,20 @@ class GpuDevice(_Strict):
     model: str
     memory_mib: Annotated[int, Field(ge=0)]
     simulated: bool = False
+    # Optional facts and flags, left off the wire when None (an older peer reads the rest):
+    # MIG mode as NVML reports it; ``healthy`` False once NVML reported a fault (XID error,
+    # uncorrectable ECC error, the device stopped answering), with the reason; ``cordoned`` True
+    # while an administrator has cordoned the device. The scheduler places nothing on a device
+    # that is unhealthy or cordoned.
+    mig_mode: bool | None = None
+    healthy: bool | None = None
+    health_message: str | None = None
+    cordoned: bool | None = None
+
+    @property
+    def schedulable(self) -> bool:
+        """Whether new work may be placed on this device."""
+        return self.healthy is not False and not self.cordoned
 
 
 class NodeInventory(_Strict):
@@ -60,6 +74,10 @@ class NodeInventory(_Strict):
     driver_version: str | None = None
     cuda_version: str | None = None
     gpus: list[GpuDevice] = []
+    # True when the node runs the NVIDIA MPS control daemon (memory limits per client); True
+    # while an administrator has cordoned the whole node. Left off when None.
+    mps: bool | None = None
+    cordoned: bool | None = None
 
 
 class Inventory(_Strict):
@@ -135,6 +153,15 @@ class PoolQuota(_Strict):
     memory: ResourceQuota | None = None
 
 
+class CordonSpec(_Strict):
+    """An administrator's cordon on a node (by name) or a device (by UUID): nothing new is placed
+    there; with ``drain``, what runs there is stopped too."""
+
+    target: Literal["node", "device"]
+    name: Annotated[str, Field(min_length=1)]
+    drain: bool = False
+
+
 class QueueSpec(_Strict):
     """A scheduling queue: a department (``parent`` None) or one of its projects."""
 
@@ -146,7 +173,7 @@ class QueueSpec(_Strict):
 
 
 # An agent runs a workspace or an inference as it runs a training: a process with its command.
-FEATURES = ("queues", "workload_types")
+FEATURES = ("queues", "workload_types", "cordons")
 """What this protocol's agents understand beyond version 1's first messages; sent in ``hello``."""
 
 
@@ -181,6 +208,14 @@ class HeartbeatMessage(_Envelope):
 class WorkloadStatusMessage(_Envelope):
     type: Literal["workload_status"] = "workload_status"
     status: WorkloadStatus
+
+
+class InventoryMessage(_Envelope):
+    """The agent's inventory changed since hello (a device appeared, vanished or turned
+    unhealthy): it replaces what the control plane knew, as hello's does."""
+
+    type: Literal["inventory"] = "inventory"
+    inventory: Inventory
 
 
 class LogChunkMessage(_Envelope):
@@ -221,6 +256,9 @@ class DesiredStateMessage(_Envelope):
     workloads: list[WorkloadSpec] = []
     removed: list[str] = []
     queues: list[QueueSpec] = []
+    # The cluster's cordons, replacing what the agent knew; None (left off) means unchanged.
+    # Sent only to agents that declared the feature "cordons".
+    cordons: list[CordonSpec] | None = None
 
 
 # --- both ways --------------------------------------------------------------------------------
@@ -238,7 +276,13 @@ class ErrorMessage(_Envelope):
 
 
 AgentMessage = Annotated[
-    HelloMessage | HeartbeatMessage | WorkloadStatusMessage | LogChunkMessage | AckMessage | ErrorMessage,
+    HelloMessage
+    | HeartbeatMessage
+    | WorkloadStatusMessage
+    | LogChunkMessage
+    | InventoryMessage
+    | AckMessage
+    | ErrorMessage,
     Field(discriminator="type"),
 ]
 """Any message an agent may send."""

@@ -98,7 +98,7 @@ def test_a_fractional_workload_is_held_back_from_agents_that_run_whole_gpus(api,
     assert {s.name: s.needs() for s in specs} == {"train-1": {"gpu_fractions"}, "whole": set()}
     # Today's agent, as the control plane receives its hello: it does not declare fractions.
     today = parse_message(dump_message(HelloMessage(seq=1, agent_version="0.1.0", inventory={"nodes": []})), "agent")
-    assert features_of(today) == ["queues", "workload_types"]
+    assert "gpu_fractions" not in features_of(today)
     assert [s.name for s in services.sendable(specs, set(features_of(today)))] == ["whole"]
     assert {s.name for s in services.sendable(specs, {"gpu_fractions"})} == {"train-1", "whole"}
 
