@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import agent
 from agent.connection.backoff import Backoff
 from agent.connection.transport import Transport, TransportError, TransportRefused
+from agent.metrics import Send, seconds_from_env, shipper_for
 from agent.protocol import Inventory
 from agent.reconciler import Reconciler
 from agent.runtime.base import Runtime
@@ -33,6 +34,11 @@ class AgentConfig:
     welcome_timeout: float = 30.0
     backoff_initial: float = 0.5
     backoff_cap: float = 30.0
+    # GPU metrics: sampled this often, sent in batches this often (see agent.metrics).
+    metrics_interval: float = field(default_factory=lambda: seconds_from_env("TESSERA_METRICS_INTERVAL", 5.0))
+    metrics_batch_seconds: float = field(
+        default_factory=lambda: seconds_from_env("TESSERA_METRICS_BATCH_SECONDS", 15.0)
+    )
 
 
 class Agent:
@@ -49,6 +55,7 @@ class Agent:
         self.config = config
         self.reconciler = Reconciler(runtime, inventory, config.stop_grace_seconds)
         self.backoff = Backoff(config.backoff_initial, config.backoff_cap)
+        self.metrics = shipper_for(self.reconciler, config.metrics_interval, config.metrics_batch_seconds)
         self._transport_factory = transport_factory
         self._session: Session | None = None
         self._wake = asyncio.Event()
@@ -58,6 +65,7 @@ class Agent:
         tasks = [
             asyncio.create_task(self._reconcile_loop()),
             asyncio.create_task(self._connection_loop()),
+            asyncio.create_task(self.metrics.run(self._metrics_connection)),
         ]
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -90,6 +98,10 @@ class Agent:
                 await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
             except TimeoutError:
                 pass
+
+    def _metrics_connection(self) -> Send | None:
+        session = self._session
+        return session.send if session is not None and session.welcomed.is_set() else None
 
     async def _connection_loop(self) -> None:
         while True:

@@ -145,6 +145,10 @@ class Session:
                 self._final_sent.add(workload_id)
         self._forget_acknowledged(logs)
 
+    async def send(self, message: BaseModel) -> int:
+        """Send one more message on this connection (a metrics batch); returns its number."""
+        return await self._send(message)
+
     async def abort(self) -> None:
         """End the connection (the session's :meth:`run` then ends too)."""
         await self.transport.close()

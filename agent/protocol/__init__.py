@@ -32,6 +32,13 @@ from agent.protocol.messages import (
     dump_message,
     parse_message,
 )
+from agent.protocol.metrics import (
+    DeviceUsage,
+    MetricsMessage,
+    MetricsSample,
+    WorkloadDeviceUsage,
+    WorkloadUsage,
+)
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -40,6 +47,7 @@ __all__ = [
     "ControlMessage",
     "CordonSpec",
     "DesiredStateMessage",
+    "DeviceUsage",
     "ErrorMessage",
     "GpuDevice",
     "HeartbeatMessage",
@@ -47,16 +55,20 @@ __all__ = [
     "Inventory",
     "InventoryMessage",
     "LogChunkMessage",
+    "MetricsMessage",
+    "MetricsSample",
     "NodeInventory",
     "PoolQuota",
     "ProtocolError",
     "QueueSpec",
     "ResourceQuota",
     "WelcomeMessage",
+    "WorkloadDeviceUsage",
     "WorkloadPhase",
     "WorkloadSpec",
     "WorkloadStatus",
     "WorkloadStatusMessage",
+    "WorkloadUsage",
     "dump_message",
     "parse_message",
 ]

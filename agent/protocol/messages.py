@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from agent.protocol.metrics import METRICS_FEATURE, MetricsMessage
+
 PROTOCOL_VERSION = 1
 
 
@@ -173,7 +175,7 @@ class QueueSpec(_Strict):
 
 
 # An agent runs a workspace or an inference as it runs a training: a process with its command.
-FEATURES = ("queues", "workload_types", "cordons")
+FEATURES = ("queues", "workload_types", "cordons", METRICS_FEATURE)
 """What this protocol's agents understand beyond version 1's first messages; sent in ``hello``."""
 
 
@@ -281,6 +283,7 @@ AgentMessage = Annotated[
     | WorkloadStatusMessage
     | LogChunkMessage
     | InventoryMessage
+    | MetricsMessage
     | AckMessage
     | ErrorMessage,
     Field(discriminator="type"),
