@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -63,3 +65,10 @@ def _audit_refusal(request: Any, message: str) -> None:
 
     audit.record(audit.Origin.of(request), request.method.lower(), "endpoint", request.path, "", Outcome.FAILURE,
                  reason=message)  # fmt: skip
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 for paths no route matches: JSON in Run:ai's shape under /api/, a page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": 404, "message": f"No such path: {request.path}"}, status=404)
+    return page_not_found(request, exception)

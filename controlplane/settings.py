@@ -221,4 +221,8 @@ SPECTACULAR_SETTINGS = {
     # cannot infer their bodies; those warnings must not fail `check --deploy`. Annotating each
     # view's request and response is what clears them.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "controlplane.schema.document_errors",
+    ],
 }

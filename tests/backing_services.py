@@ -11,7 +11,9 @@ import uuid
 
 import pytest
 
-POSTGRES = ("127.0.0.1", 5432, "postgres://postgres@127.0.0.1:5432/tessera")
+# Each run its own database (pytest-django creates test_<name> and drops it at the end), so runs
+# side by side on one server never drop each other's tables.
+POSTGRES = ("127.0.0.1", 5432, f"postgres://postgres@127.0.0.1:5432/tessera_{os.getpid()}")
 REDIS = ("127.0.0.1", 6379, "redis://127.0.0.1:6379/0")
 
 

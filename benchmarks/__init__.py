@@ -1,0 +1,1 @@
+"""Benchmarks: run by hand, print figures, assert nothing about time (kept apart from tests)."""
