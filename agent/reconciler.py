@@ -46,6 +46,12 @@ class Reconciler:
         self._pending: dict[str, str] = {}
         self._start_failures: dict[str, str] = {}
 
+    def set_inventory(self, inventory: Inventory) -> None:
+        """Schedule on ``inventory`` from now on: devices found or lost, turned unhealthy or
+        cordoned (see ``GpuDevice.schedulable``)."""
+        self.inventory = inventory
+        self._devices = {gpu.uuid: gpu for node in inventory.nodes for gpu in node.gpus}
+
     def apply(self, message: DesiredStateMessage) -> None:
         """Take in a desired state: a full one replaces what was known, a delta amends it."""
         if message.full:
