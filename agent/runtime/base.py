@@ -36,9 +36,10 @@ class Runtime(ABC):
         is recorded as failed rather than raising."""
 
     @abstractmethod
-    def stop(self, workload_id: str, grace_seconds: float) -> None:
+    def stop(self, workload_id: str, grace_seconds: float, reason: str | None = None) -> None:
         """Ask the workload to end (SIGTERM or equivalent), forcing it after ``grace_seconds``.
-        Returns at once; :meth:`poll` reports Stopping, then Stopped."""
+        Returns at once; :meth:`poll` reports Stopping, then Stopped, or with ``reason`` (the
+        agent stopped it for a fault, e.g. its GPU memory cap) Failed with that reason."""
 
     @abstractmethod
     def poll(self) -> dict[str, WorkloadStatus]:

@@ -116,17 +116,14 @@ class LocalRuntime(Runtime):
         )
         log.info("started workload %s (supervisor pid %d)", spec.id, child.pid)
 
-    def stop(self, workload_id: str, grace_seconds: float) -> None:
+    def stop(self, workload_id: str, grace_seconds: float, reason: str | None = None) -> None:
         workload = self._dir(workload_id)
         if workload_id in self._final or workload.stop.exists():
             return
-        write_json(
-            workload.stop,
-            {
-                "grace_seconds": grace_seconds,
-                "requested_at": datetime.now(UTC).isoformat(),
-            },
-        )
+        request: dict[str, object] = {"grace_seconds": grace_seconds, "requested_at": datetime.now(UTC).isoformat()}
+        if reason:
+            request["reason"] = reason
+        write_json(workload.stop, request)
         if self._supervisor_alive(workload_id):
             pid = int((read_json(workload.supervisor) or {})["pid"])
             try:

@@ -37,29 +37,35 @@ def read_status(workload: WorkloadDir, alive: Callable[[], bool], gone_reason: C
         "started_at": _parse_time(supervisor.get("started_at")),
     }
     stopping = workload.stop.exists()
-    final = _final_status(workload, stopping, common)
+    # A stop with a reason is the agent's (a fault): the workload then ends Failed with it.
+    fault = str((read_json(workload.stop) or {}).get("reason") or "") if stopping else ""
+    final = _final_status(workload, stopping, common, fault)
     if final is not None:
         return final
     if alive():
         if stopping:
-            return WorkloadStatus(phase=WorkloadPhase.STOPPING, message="stopping", **common)
+            return WorkloadStatus(phase=WorkloadPhase.STOPPING, message=fault or "stopping", **common)
         return WorkloadStatus(phase=WorkloadPhase.RUNNING, **common)
     # The supervisor writes the exit code just before it ends: look again before calling it lost.
-    final = _final_status(workload, stopping, common)
+    final = _final_status(workload, stopping, common, fault)
     if final is not None:
         return final
     reason = GONE_WHILE_STOPPING if stopping else gone_reason()
     atomic_write(workload.failure, reason + "\n")
-    return _final_status(workload, stopping, common) or WorkloadStatus(
+    return _final_status(workload, stopping, common, fault) or WorkloadStatus(
         phase=WorkloadPhase.FAILED, message=reason, **common
     )
 
 
-def _final_status(workload: WorkloadDir, stopping: bool, common: dict[str, Any]) -> WorkloadStatus | None:
+def _final_status(
+    workload: WorkloadDir, stopping: bool, common: dict[str, Any], fault: str = ""
+) -> WorkloadStatus | None:
     code = workload.read_exit_code()
     if code is not None:
         finished_at = _mtime(workload.exit_code)
-        if stopping:
+        if fault:
+            phase, message = WorkloadPhase.FAILED, fault
+        elif stopping:
             phase, message = WorkloadPhase.STOPPED, f"stopped ({describe_exit(code)})"
         elif code == 0:
             phase, message = WorkloadPhase.COMPLETED, ""
@@ -68,8 +74,9 @@ def _final_status(workload: WorkloadDir, stopping: bool, common: dict[str, Any])
         return WorkloadStatus(phase=phase, message=message, exit_code=code, finished_at=finished_at, **common)
     failure = workload.read_failure()
     if failure is not None:
-        phase = WorkloadPhase.STOPPED if stopping else WorkloadPhase.FAILED
-        return WorkloadStatus(phase=phase, message=failure, finished_at=_mtime(workload.failure), **common)
+        phase = WorkloadPhase.STOPPED if stopping and not fault else WorkloadPhase.FAILED
+        message = fault or failure
+        return WorkloadStatus(phase=phase, message=message, finished_at=_mtime(workload.failure), **common)
     return None
 
 

@@ -1,7 +1,11 @@
-// Live updates of the workloads table over the websocket; reconnects with backoff.
+// Live updates of the workloads table over the websocket.
+import { followWorkloads } from "./live.js";
+
 const table = document.querySelector("#workloads tbody");
 const status = document.getElementById("live-status");
 const empty = document.getElementById("no-workloads");
+// "Only mine" lists the signed-in user's workloads only.
+const onlySubmitter = document.getElementById("workloads").dataset.onlySubmitter;
 
 function cell(text, className) {
   const td = document.createElement("td");
@@ -13,6 +17,7 @@ function cell(text, className) {
 function render(w) {
   let row = table.querySelector(`tr[data-workload-id="${w.id}"]`);
   if (!row) {
+    if (onlySubmitter && w.submittedBy !== onlySubmitter) return;
     row = document.createElement("tr");
     row.dataset.workloadId = w.id;
     const name = document.createElement("td");
@@ -28,23 +33,8 @@ function render(w) {
   const phase = row.querySelector(".phase");
   phase.textContent = w.phase;
   phase.dataset.phase = w.phase;
-  // The agent's message names the exit code of a failed workload.
+  // The agent's message names the exit code of a failed workload, or why it waits.
   row.querySelector(".message").textContent = w.phaseMessage || "";
 }
 
-let delay = 500;
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/workloads/`);
-  socket.addEventListener("open", () => { delay = 500; status.textContent = "Live"; });
-  socket.addEventListener("message", (event) => {
-    const message = JSON.parse(event.data);
-    if (message.type === "workload") render(message.workload);
-  });
-  socket.addEventListener("close", () => {
-    status.textContent = "Reconnecting…";
-    setTimeout(connect, delay);
-    delay = Math.min(delay * 2, 15000);
-  });
-}
-connect();
+followWorkloads(render, status);

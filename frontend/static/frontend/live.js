@@ -1,0 +1,41 @@
+// The browser's side of /ws/workloads/: one socket per page that reconnects with backoff and
+// hands each changed workload (as the API shows it) to the page's handler.
+export function followWorkloads(onWorkload, statusElement) {
+  let delay = 500;
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/ws/workloads/`);
+    socket.addEventListener("open", () => {
+      delay = 500;
+      if (statusElement) statusElement.textContent = "Live";
+    });
+    socket.addEventListener("message", (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "workload") onWorkload(message.workload);
+    });
+    socket.addEventListener("close", () => {
+      if (statusElement) statusElement.textContent = "Reconnecting…";
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 15000);
+    });
+  }
+  connect();
+}
+
+// Pages that show counts (overview, departments) reload their main content, not the whole
+// page, shortly after a workload changes.
+export function refreshMainOnChange(statusElement) {
+  let pending = null;
+  followWorkloads(() => {
+    if (pending) return;
+    pending = setTimeout(async () => {
+      pending = null;
+      const response = await fetch(location.href, { headers: { Accept: "text/html" } });
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      const next = fresh.querySelector("[data-live-region]");
+      const current = document.querySelector("[data-live-region]");
+      if (next && current) current.replaceWith(next);
+    }, 500);
+  }, statusElement);
+}

@@ -1,0 +1,58 @@
+"""GPU figures for the pages, from what the agents report: how many GPUs each node pool has and
+how many running workloads hold, per pool, department and project. Presentational only: the
+scheduler's own accounting (fair share, over-quota) stays in the agent."""
+
+from collections import defaultdict
+from typing import Any
+
+from clusters.models import Cluster, Node
+from workloads.models import Workload
+
+
+def held_gpus(workload: Workload) -> float:
+    """GPUs a running workload holds: its devices, each at its portion when it asked for one."""
+    devices = len(workload.allocated_gpus) or workload.gpu_devices
+    return devices * (workload.gpu_portion if workload.gpu_portion is not None else 1.0)
+
+
+def _running(user: Any) -> Any:
+    return Workload.objects.restrict(user, "read").live().filter(phase="Running").select_related("project")
+
+
+def _pool_of_node(cluster_ids: list[Any]) -> dict[tuple[str, str], int | None]:
+    nodes = Node.objects.filter(cluster_id__in=cluster_ids).values_list("cluster_id", "name", "node_pool_id")
+    return {(str(cluster), name): pool for cluster, name, pool in nodes}
+
+
+def allocated_gpus(user: Any) -> dict[tuple[str, Any], float]:
+    """GPUs held by running workloads the subject may see, keyed by ("project", id),
+    ("department", id) and ("pool", id)."""
+    running = list(_running(user))
+    pools = _pool_of_node(sorted({w.cluster_id for w in running}))
+    held: dict[tuple[str, Any], float] = defaultdict(float)
+    for workload in running:
+        gpus = held_gpus(workload)
+        held["project", workload.project_id] += gpus
+        held["department", workload.project.department_id] += gpus
+        pool = pools.get((str(workload.cluster_id), workload.node_name))
+        if pool is not None:
+            held["pool", pool] += gpus
+    return dict(held)
+
+
+def cluster_overview(user: Any) -> list[dict[str, Any]]:
+    """Each cluster the subject may see, with each node pool's GPUs: total, allocated, idle."""
+    clusters = list(Cluster.objects.restrict(user, "read").prefetch_related("node_pools", "nodes__gpus"))
+    held = allocated_gpus(user)
+    overview = []
+    for cluster in clusters:
+        devices: dict[int | None, int] = defaultdict(int)
+        for node in cluster.nodes.all():
+            devices[node.node_pool_id] += len(node.gpus.all())
+        pools = []
+        for pool in cluster.node_pools.all():
+            total, allocated = devices.get(pool.pk, 0), held.get(("pool", pool.pk), 0.0)
+            pools.append({"pool": pool, "total": total, "allocated": allocated, "idle": max(total - allocated, 0),
+                          "percent": round(100 * allocated / total) if total else 0})  # fmt: skip
+        overview.append({"cluster": cluster, "pools": pools, "simulated": cluster.simulated})
+    return overview
