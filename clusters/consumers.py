@@ -14,6 +14,7 @@ from agent.protocol import (
     HeartbeatMessage,
     HelloMessage,
     LogChunkMessage,
+    MetricsMessage,
     ProtocolError,
     QueueSpec,
     WelcomeMessage,
@@ -24,6 +25,7 @@ from agent.protocol import (
 )
 from clusters import queues, services
 from clusters.models import Cluster
+from usage import services as usage_services
 from workloads import notify
 from workloads import services as workload_services
 
@@ -118,6 +120,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(workload_services.apply_status)(self.cluster, message.status)
         elif isinstance(message, LogChunkMessage):
             await database_sync_to_async(workload_services.append_log)(self.cluster, message)
+        elif isinstance(message, MetricsMessage):
+            await database_sync_to_async(usage_services.record_metrics)(self.cluster, message)
         elif isinstance(message, ErrorMessage):
             log.warning("agent of cluster %s reports: %s", self.cluster.name, message.message)
             return

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "clusters",
     "workloads",
     "frontend",
+    "usage",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +140,19 @@ CELERY_BEAT_SCHEDULE = {
     },
     "purge-expired-tokens": {"task": "accounts.tasks.purge_expired_tokens", "schedule": 3600.0},
 }
+
+# GPU usage (usage app): samples older than TESSERA_METRICS_RETENTION_DAYS, and stored logs and
+# workload events older than TESSERA_RETENTION_DAYS, are deleted daily; hourly roll-ups are kept.
+TESSERA_RETENTION_DAYS = float(os.environ.get("TESSERA_RETENTION_DAYS", "30"))
+TESSERA_METRICS_RETENTION_DAYS = float(os.environ.get("TESSERA_METRICS_RETENTION_DAYS", str(TESSERA_RETENTION_DAYS)))
+# The roll-up redoes this many complete hours each hour: an agent's buffered samples arrive late.
+TESSERA_USAGE_ROLLUP_HOURS = int(os.environ.get("TESSERA_USAGE_ROLLUP_HOURS", "3"))
+# /metrics (Prometheus): a scraper presents this bearer token; without it, only callers who may
+# read the dashboards account-wide. Values older than TESSERA_METRICS_FRESH_SECONDS are left out.
+TESSERA_METRICS_TOKEN = os.environ.get("TESSERA_METRICS_TOKEN", "")
+TESSERA_METRICS_FRESH_SECONDS = float(os.environ.get("TESSERA_METRICS_FRESH_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE["roll-up-usage"] = {"task": "usage.tasks.roll_up_usage", "schedule": crontab(minute=5)}
+CELERY_BEAT_SCHEDULE["trim-expired"] = {"task": "usage.tasks.trim_expired", "schedule": crontab(hour=3, minute=17)}
 
 REST_FRAMEWORK = {
     # Bearer first: an unauthenticated request is then answered 401 with "WWW-Authenticate: Bearer".

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from controlplane.health import healthz
+from usage.api.views import PrometheusView
 
 handler404 = "controlplane.api.not_found"
 
@@ -15,6 +16,8 @@ urlpatterns = [
     path("api/", include("accounts.api.urls")),
     path("api/v1/", include("clusters.api.urls")),
     path("api/v1/", include("workloads.api.urls")),
+    path("api/v1/", include("usage.api.urls")),
+    path("metrics", PrometheusView.as_view(), name="prometheus-metrics"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("frontend.urls")),
