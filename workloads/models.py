@@ -14,6 +14,12 @@ class WorkloadType(models.TextChoices):
     TRAINING = "Training"
     WORKSPACE = "Workspace"
     INFERENCE = "Inference"
+    DISTRIBUTED = "Distributed"
+
+    @property
+    def suspendable(self) -> bool:
+        """Whether Run:ai lets a workload of this type be suspended and resumed (not inferences)."""
+        return self is not WorkloadType.INFERENCE
 
 
 PHASE_CHOICES = [(phase.value, phase.value) for phase in WorkloadPhase]
@@ -55,6 +61,14 @@ class Workload(models.Model):
     priority_class = models.CharField(max_length=40, default="train")
     priority = models.IntegerField(default=50)
     preemptible = models.BooleanField(default=True)
+    # A distributed training runs ``workers`` processes, each with the compute request above.
+    workers = models.PositiveIntegerField(default=1)
+    # Suspended: not desired on the cluster until resumed. Each resumption starts a new run, which
+    # the agent knows under its own id (see ``agent_id``), so nothing of an earlier run is mistaken
+    # for it; ``log_base`` is where the run's output starts in the stored streams.
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    run = models.PositiveIntegerField(default=0)
+    log_base = models.JSONField(default=dict)
     # What the agent reported.
     phase = models.CharField(max_length=20, choices=PHASE_CHOICES, default=WorkloadPhase.PENDING.value)
     phase_message = models.TextField(blank=True)
@@ -87,6 +101,11 @@ class Workload(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.phase in TERMINAL_PHASES
+
+    @property
+    def agent_id(self) -> str:
+        """The id the agent knows the current run by: the workload's id, then ``<id>.<run>``."""
+        return str(self.id) if self.run == 0 else f"{self.id}.{self.run}"
 
 
 class WorkloadEvent(models.Model):

@@ -3,29 +3,39 @@
 from typing import Any
 
 from controlplane.formats import iso_time
-from workloads.models import Workload
+from workloads.models import Workload, WorkloadType
 
 
-def requested_resources(workload: Workload) -> dict[str, Any]:
-    """Run:ai's ``workloadRequestedResources``: whole devices, or devices at a portion or memory."""
+def requested_resources(workload: Workload, pods: int = 1) -> dict[str, Any]:
+    """Run:ai's ``podsRequestedResources`` (one pod), or ``workloadRequestedResources`` for all
+    ``pods``: whole devices, or devices at a portion or memory."""
     if workload.gpu_memory_mib is not None:
         return {
             "gpuRequestType": "memory",
-            "gpu": {"request": workload.gpu_devices},
-            "gpuMemory": {"request": f"{workload.gpu_memory_mib}Mi"},
+            "gpu": {"request": workload.gpu_devices * pods},
+            "gpuMemory": {"request": f"{workload.gpu_memory_mib * pods}Mi"},
         }
     if workload.gpu_portion is not None:
         return {
             "gpuRequestType": "portion",
-            "gpu": {"request": workload.gpu_devices * workload.gpu_portion},
+            "gpu": {"request": workload.gpu_devices * workload.gpu_portion * pods},
             "gpuPortion": {"request": workload.gpu_portion, "limit": workload.gpu_portion_limit},
         }
-    return {"gpuRequestType": "portion", "gpu": {"request": workload.gpu_devices}}
+    return {"gpuRequestType": "portion", "gpu": {"request": workload.gpu_devices * pods}}
+
+
+def desired_phase(workload: Workload) -> str:
+    """Run:ai's ``desiredPhase``: what the control plane wants of the workload."""
+    if workload.deleted_at is not None:
+        return "Deleted"
+    return "Stopped" if workload.suspended_at is not None else "Running"
 
 
 def workload_representation(workload: Workload) -> dict[str, Any]:
     """The ``Workload`` object of ``GET /api/v1/workloads``."""
     project = workload.project
+    running = workload.phase == "Running"
+    distributed = workload.workload_type == WorkloadType.DISTRIBUTED
     return {
         "id": str(workload.id),
         "name": workload.name,
@@ -51,13 +61,17 @@ def workload_representation(workload: Workload) -> dict[str, Any]:
         "environmentVariables": [{"name": k, "value": v} for k, v in workload.environment.items()],
         "priorityClassName": workload.priority_class,
         "preemptible": workload.preemptible,
-        "requestedPods": {"min": 1, "max": 1},
-        "runningPods": 1 if workload.phase == "Running" else 0,
-        "workloadRequestedResources": requested_resources(workload),
-        "allocatedResources": {"gpu": len(workload.allocated_gpus) if workload.phase == "Running" else 0},
+        "requestedPods": {"min": workload.workers, "max": workload.workers},
+        "runningPods": workload.workers if running else 0,
+        "workloadRequestedResources": requested_resources(workload, workload.workers),
+        "podsRequestedResources": requested_resources(workload),
+        "allocatedResources": {"gpu": len(workload.allocated_gpus) if running else 0},
+        "distributedFramework": workload.spec.get("spec", {}).get("distributedFramework") if distributed else None,
+        "actionsSupport": {"delete": True, "suspend": WorkloadType(workload.workload_type).suspendable},
         "conditions": [],
         "source": "API",
         # Tessera's own additions, which Run:ai clients ignore.
+        "desiredPhase": desired_phase(workload),
         "exitCode": workload.exit_code,
         "nodeName": workload.node_name or None,
         "allocatedGpuIds": workload.allocated_gpus,
@@ -65,8 +79,8 @@ def workload_representation(workload: Workload) -> dict[str, Any]:
 
 
 def typed_representation(workload: Workload) -> dict[str, Any]:
-    """The ``Training``, ``Workspace`` or ``Inference`` object of ``/api/v1/workloads/<type>s``."""
-    return {
+    """The ``Training``, ``Workspace``, ``Inference`` or ``Distributed`` object of its path."""
+    typed = {
         "name": workload.name,
         "requestedName": workload.spec.get("requestedName", workload.name),
         "workloadId": str(workload.id),
@@ -76,7 +90,12 @@ def typed_representation(workload: Workload) -> dict[str, Any]:
         "createdBy": workload.submitted_by.username if workload.submitted_by else None,
         "createdAt": iso_time(workload.created_at),
         "deletedAt": iso_time(workload.deleted_at),
-        "desiredPhase": "Deleted" if workload.deleted_at else "Running",
+        "desiredPhase": desired_phase(workload),
         "actualPhase": workload.phase,
         "spec": workload.spec.get("spec", {}),
     }
+    if workload.workload_type == WorkloadType.DISTRIBUTED:
+        for name in ("masterSpecSameAsWorker", "masterSpec"):
+            if name in workload.spec:
+                typed[name] = workload.spec[name]
+    return typed

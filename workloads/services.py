@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.errors import Conflict
 from agent.protocol import LogChunkMessage, WorkloadPhase, WorkloadSpec, WorkloadStatus
 from clusters.models import Cluster, Project
 from workloads import notify
@@ -41,12 +42,13 @@ class TrainingRequest:
     priority: int = 50
     preemptible: bool = True
     workload_type: str = "Training"
+    workers: int = 1
 
 
 def workload_spec(workload: Workload) -> WorkloadSpec:
     """What the agent needs to know to run the workload."""
     return WorkloadSpec(
-        id=str(workload.id),
+        id=workload.agent_id,
         name=workload.name,
         project=workload.project.name,
         workload_type=workload.workload_type.lower(),
@@ -62,6 +64,7 @@ def workload_spec(workload: Workload) -> WorkloadSpec:
         priority_class=workload.priority_class,
         preemptible=workload.preemptible,
         submitted_at=workload.created_at,
+        workers=workload.workers,
     )
 
 
@@ -70,6 +73,7 @@ def workload_spec(workload: Workload) -> WorkloadSpec:
 WAITING_FOR_FEATURE = {
     "gpu_fractions": "waiting for an agent that runs GPU fractions; this cluster's agent runs whole GPUs only",
     "workload_types": "waiting for an agent that runs workspaces and inferences; this cluster's agent is older",
+    "distributed": "waiting for an agent that runs distributed trainings; this cluster's agent runs single processes",
 }
 
 
@@ -78,17 +82,20 @@ def sendable(specs: list[WorkloadSpec], features: set[str]) -> list[WorkloadSpec
     return [spec for spec in specs if spec.needs() <= features]
 
 
-def _waiting_reason(request: TrainingRequest) -> str:
-    if request.gpu_portion is not None or request.gpu_memory_mib is not None:
-        return WAITING_FOR_FEATURE["gpu_fractions"]
+def waiting_reason(spec: WorkloadSpec) -> str:
+    """What a Pending workload waits for until the agent says (the agent may lack what it needs)."""
+    needs = spec.needs()
+    for feature in ("distributed", "gpu_fractions"):
+        if feature in needs:
+            return WAITING_FOR_FEATURE[feature]
     return "waiting for the cluster's agent"
 
 
 def submit_training(request: TrainingRequest, submitted_by: AbstractBaseUser | None) -> Workload:
-    """Store the training as Pending and tell the cluster's agent once it is committed."""
+    """Store the workload as Pending and tell the cluster's agent once it is committed."""
     try:
         with transaction.atomic():
-            workload = Workload.objects.create(
+            workload = Workload(
                 name=request.name,
                 workload_type=request.workload_type,
                 project=request.project,
@@ -106,10 +113,13 @@ def submit_training(request: TrainingRequest, submitted_by: AbstractBaseUser | N
                 priority_class=request.priority_class,
                 priority=request.priority,
                 preemptible=request.preemptible,
+                workers=request.workers,
                 phase=WorkloadPhase.PENDING.value,
-                phase_message=_waiting_reason(request),
                 phase_updated_at=timezone.now(),
+                created_at=timezone.now(),  # for the spec the reason is read from; saving sets it again
             )
+            workload.phase_message = waiting_reason(workload_spec(workload))
+            workload.save(force_insert=True)
             WorkloadEvent.objects.create(workload=workload, reason="Submitted", message="Workload submitted")
             spec = workload_spec(workload)
             representation = workload_representation(workload)
@@ -126,14 +136,76 @@ def delete_workload(workload: Workload) -> None:
         workload.deleted_at = timezone.now()
         workload.save(update_fields=["deleted_at", "updated_at"])
         WorkloadEvent.objects.create(workload=workload, reason="Deleted", message="Workload deleted")
-        workload_id, cluster_id = str(workload.id), workload.cluster_id
-        transaction.on_commit(lambda: notify.push_desired_delta(cluster_id, [], [workload_id]))
+        _push_removal(workload)
+
+
+def _push_removal(workload: Workload) -> None:
+    """Once committed, tell the cluster's agent that the workload's current run is not wanted."""
+    agent_id, cluster_id = workload.agent_id, workload.cluster_id
+    transaction.on_commit(lambda: notify.push_desired_delta(cluster_id, [], [agent_id]))
+
+
+def _locked(workload: Workload) -> Workload:
+    return Workload.objects.select_for_update().select_related("project__department").get(pk=workload.pk)
+
+
+def suspend_workload(workload: Workload) -> Workload:
+    """Take a pending or running workload off the cluster, keeping it to be resumed: Stopping
+    until the agent reports it stopped (at once Stopped when it was not running)."""
+    with transaction.atomic():
+        workload = _locked(workload)
+        if workload.suspended_at is not None:
+            raise Conflict(f"Workload {workload.name!r} is already suspended.")
+        if workload.is_finished:
+            raise Conflict(
+                f"Workload {workload.name!r} has {workload.phase.lower()}; "
+                "only a pending or running workload can be suspended."
+            )
+        now = timezone.now()
+        running = workload.phase != WorkloadPhase.PENDING.value
+        workload.suspended_at = now
+        workload.phase = (WorkloadPhase.STOPPING if running else WorkloadPhase.STOPPED).value
+        workload.phase_message = "suspending: the agent stops it" if running else "suspended"
+        workload.phase_updated_at = now
+        workload.save()
+        WorkloadEvent.objects.create(workload=workload, reason="Suspended", message="Workload suspended")
+        _push_removal(workload)
+        _broadcast(workload)
+    return workload
+
+
+def resume_workload(workload: Workload) -> Workload:
+    """Put a suspended workload back into the cluster's desired state as a new run, Pending."""
+    with transaction.atomic():
+        workload = _locked(workload)
+        if workload.suspended_at is None:
+            raise Conflict(f"Workload {workload.name!r} is not suspended; only a suspended workload can be resumed.")
+        workload.suspended_at = None
+        workload.run += 1
+        workload.log_base = dict(workload.log_bytes)  # the new run's output follows the old one's
+        workload.phase = WorkloadPhase.PENDING.value
+        workload.phase_updated_at = timezone.now()
+        workload.exit_code, workload.node_name, workload.allocated_gpus = None, "", []
+        workload.completed_at = None
+        spec = workload_spec(workload)
+        workload.phase_message = waiting_reason(spec)
+        workload.save()
+        WorkloadEvent.objects.create(workload=workload, reason="Resumed", message="Workload resumed")
+        cluster_id = workload.cluster_id
+        transaction.on_commit(lambda: notify.push_desired_delta(cluster_id, [spec], []))
+        _broadcast(workload)
+    return workload
+
+
+def _broadcast(workload: Workload) -> None:
+    representation = workload_representation(workload)
+    transaction.on_commit(lambda: notify.broadcast_workload(representation))
 
 
 def desired_specs(cluster: Cluster) -> list[WorkloadSpec]:
     """The cluster's full desired state: every workload that should be running there."""
     workloads = (
-        Workload.objects.filter(cluster=cluster, deleted_at__isnull=True)
+        Workload.objects.filter(cluster=cluster, deleted_at__isnull=True, suspended_at__isnull=True)
         .exclude(phase__in=TERMINAL_PHASES)
         .select_related("project")
         .order_by("created_at")
@@ -142,18 +214,42 @@ def desired_specs(cluster: Cluster) -> list[WorkloadSpec]:
 
 
 def log_offsets(cluster: Cluster) -> dict[str, dict[str, int]]:
-    """Bytes stored per stream for the cluster's workloads, so the agent resumes log shipping
+    """Bytes stored per stream of each workload's current run, so the agent resumes log shipping
     where we are and never sends a line twice."""
-    rows = Workload.objects.filter(cluster=cluster).exclude(log_bytes={}).values_list("id", "log_bytes")
-    return {str(workload_id): offsets for workload_id, offsets in rows}
+    workloads = Workload.objects.filter(cluster=cluster).exclude(log_bytes={})
+    workloads = workloads.only("id", "run", "log_bytes", "log_base")
+    return {
+        w.agent_id: {stream: size - int(w.log_base.get(stream, 0)) for stream, size in w.log_bytes.items()}
+        for w in workloads
+    }
 
 
-def _find(cluster: Cluster, workload_id: str) -> Workload | None:
+def _find(cluster: Cluster, agent_id: str) -> Workload | None:
+    """The workload whose current run the agent calls ``agent_id`` (``<id>`` or ``<id>.<run>``);
+    None for an unknown id or an earlier run, whose news no longer matters."""
+    workload_id, _, run = agent_id.partition(".")
     try:
-        key = uuid.UUID(workload_id)
+        key, run_number = uuid.UUID(workload_id), int(run or 0)
     except ValueError:
         return None
-    return Workload.objects.select_for_update().filter(pk=key, cluster=cluster).first()
+    workload = Workload.objects.select_for_update().filter(pk=key, cluster=cluster).first()
+    if workload is not None and workload.run != run_number:
+        log.info("ignoring news of run %d of workload %s, now at run %d", run_number, key, workload.run)
+        return None
+    return workload
+
+
+def _suspended_outcome(workload: Workload, status: WorkloadStatus) -> WorkloadStatus | None:
+    """What a report means for a suspended workload: the agent may still tell of it running
+    before it has taken the removal in (ignored, None); pending there is not running, so it is
+    Stopped; an end of its own (Completed, Failed) is its outcome and ends the suspension."""
+    if status.phase in (WorkloadPhase.RUNNING, WorkloadPhase.STOPPING):
+        return None
+    if status.phase is WorkloadPhase.PENDING:
+        return status.model_copy(update={"phase": WorkloadPhase.STOPPED, "message": "suspended"})
+    if status.phase is not WorkloadPhase.STOPPED:
+        workload.suspended_at = None
+    return status
 
 
 def apply_status(cluster: Cluster, status: WorkloadStatus) -> bool:
@@ -167,35 +263,39 @@ def apply_status(cluster: Cluster, status: WorkloadStatus) -> bool:
         if workload.is_finished and status.phase.value != workload.phase:
             log.info("ignoring %s for finished workload %s", status.phase.value, workload.id)
             return False
+        if workload.suspended_at is not None:
+            status = _suspended_outcome(workload, status)
+            if status is None:
+                return False
+        pending = status.phase is WorkloadPhase.PENDING
         changes = {
             "phase": status.phase.value,
             "phase_message": status.message,
             "exit_code": status.exit_code,
-            "node_name": status.node or "",
-            "allocated_gpus": status.gpus,
+            # A pending workload holds nothing, whatever an agent sent along.
+            "node_name": "" if pending else status.node or "",
+            "allocated_gpus": [] if pending else status.gpus,
         }
         if all(getattr(workload, name) == value for name, value in changes.items()):
             return False
         phase_changed = workload.phase != status.phase.value
+        requeued = phase_changed and pending and workload.phase == WorkloadPhase.RUNNING.value
         for name, value in changes.items():
             setattr(workload, name, value)
         now = timezone.now()
         if phase_changed:
             workload.phase_updated_at = now
-            WorkloadEvent.objects.create(
-                workload=workload, reason=status.phase.value, message=status.message or status.phase.value
-            )
+            # Preempted while running, the workload goes back to the queue to run again later.
+            reason = "Preempted" if requeued and status.message.startswith("Preempted") else status.phase.value
+            WorkloadEvent.objects.create(workload=workload, reason=reason, message=status.message or status.phase.value)
         if status.phase is WorkloadPhase.RUNNING and workload.started_at is None:
             workload.started_at = status.started_at or now
         if status.phase.is_terminal and workload.completed_at is None:
             workload.completed_at = status.finished_at or now
         workload.save()
-        representation = workload_representation(workload)
-        transaction.on_commit(lambda: notify.broadcast_workload(representation))
+        _broadcast(workload)
         if phase_changed and status.phase.is_terminal:
-            # No longer desired: the agent may now forget its record of the workload.
-            workload_id, cluster_id = str(workload.id), workload.cluster_id
-            transaction.on_commit(lambda: notify.push_desired_delta(cluster_id, [], [workload_id]))
+            _push_removal(workload)  # no longer desired: the agent may now forget its record of it
     return True
 
 
@@ -207,14 +307,14 @@ def append_log(cluster: Cluster, chunk: LogChunkMessage) -> bool:
         if workload is None:
             return False
         have = int(workload.log_bytes.get(chunk.stream, 0))
-        if chunk.offset != have:
-            if chunk.offset > have:
-                log.warning(
-                    "gap in %s of %s: have %d bytes, got offset %d", chunk.stream, workload.id, have, chunk.offset
-                )
+        # The run's offsets count from where its output starts in the stored stream.
+        position = int(workload.log_base.get(chunk.stream, 0)) + chunk.offset
+        if position != have:
+            if position > have:
+                log.warning("gap in %s of %s: have %d bytes, got offset %d", chunk.stream, workload.id, have, position)
             return False
         WorkloadLogChunk.objects.create(
-            workload=workload, stream=chunk.stream, offset=chunk.offset, size=chunk.size, data=chunk.data
+            workload=workload, stream=chunk.stream, offset=position, size=chunk.size, data=chunk.data
         )
         workload.log_bytes = {**workload.log_bytes, chunk.stream: have + chunk.size}
         workload.save(update_fields=["log_bytes", "updated_at"])

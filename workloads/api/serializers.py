@@ -145,6 +145,34 @@ class InferenceSpecSerializer(TrainingSpecSerializer):
     accepted_fields = TrainingSpecSerializer.accepted_fields | {"servingPort", "autoscaling", "servingConfiguration"}
 
 
+DISTRIBUTED_FRAMEWORKS = ("MPI", "PyTorch", "TF", "XGBoost", "JAX")
+MIN_WORKERS = 2
+
+
+class DistributedSpecSerializer(TrainingSpecSerializer):
+    """A distributed training's spec: the trainings' fields, the compute request per worker, and
+    ``numWorkers`` processes run as one gang."""
+
+    numWorkers = StrictIntegerField(
+        min_value=MIN_WORKERS,
+        max_value=1024,
+        error_messages={
+            "required": "Give the number of workers (at least 2).",
+            "min_value": "A distributed training runs at least {min_value} workers; submit a training for one.",
+        },
+    )
+    distributedFramework = serializers.ChoiceField(choices=DISTRIBUTED_FRAMEWORKS, required=False)
+    # Framework settings of Run:ai's distributed spec: part of the request shape, not acted on yet.
+    accepted_fields = TrainingSpecSerializer.accepted_fields | {
+        "cleanPodPolicy",
+        "maxReplicas",
+        "minReplicas",
+        "mpiLauncherCreationPolicy",
+        "slotsPerWorker",
+        "sshAuthMountPath",
+    }
+
+
 class TrainingCreationSerializer(StrictSerializer):
     """``TrainingCreationRequest``; the workspace and inference ones differ in type and defaults."""
 
@@ -186,6 +214,9 @@ class TrainingCreationSerializer(StrictSerializer):
                 raise serializers.ValidationError({"clusterId": [f"Project {project.name!r} is not on this cluster."]})
         return attrs
 
+    def workers(self, spec: dict[str, Any]) -> int:
+        return 1
+
     def to_request(self) -> TrainingRequest:
         data = self.validated_data
         spec = data.get("spec", {})
@@ -202,6 +233,7 @@ class TrainingCreationSerializer(StrictSerializer):
             args=spec.get("args", ""),
             environment={env["name"]: env["value"] for env in spec.get("environmentVariables", [])},
             workload_type=self.workload_type,
+            workers=self.workers(spec),
             **compute_request(spec, self.default_priority_class),
         )
 
@@ -219,6 +251,25 @@ class InferenceCreationSerializer(TrainingCreationSerializer):
     workload_type = "Inference"
     default_priority_class = "inference"
     spec = InferenceSpecSerializer(required=False)
+
+
+class DistributedCreationSerializer(TrainingCreationSerializer):
+    """``DistributedCreationRequest``: a training of ``spec.numWorkers`` workers. Every worker runs
+    the spec, so a separate ``masterSpec`` is refused rather than silently not run."""
+
+    workload_type = "Distributed"
+    spec = DistributedSpecSerializer()
+    masterSpecSameAsWorker = StrictBooleanField(required=False)
+    masterSpec = serializers.JSONField(required=False)
+
+    def validate_masterSpec(self, value: Any) -> Any:
+        raise serializers.ValidationError(
+            "Tessera runs every process of a distributed training from spec; "
+            "leave masterSpec out (masterSpecSameAsWorker)."
+        )
+
+    def workers(self, spec: dict[str, Any]) -> int:
+        return spec["numWorkers"]
 
 
 def compute_request(spec: dict[str, Any], default_priority_class: str = "train") -> dict[str, Any]:

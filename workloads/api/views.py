@@ -45,8 +45,10 @@ FIELDS = {
 
 class TypedListView(APIView):
     """List and create one type of workload (``/api/v1/workloads/trainings`` and the like).
-    Each type is its own resource in the access rules, as in Run:ai."""
+    Each type is its own resource in the access rules, as in Run:ai, where distributed trainings
+    are trainings; ``collection`` is the type's path and the key of its list."""
 
+    collection = "trainings"
     resource = "trainings"
     workload_type = WorkloadType.TRAINING
     serializer_class: type[TrainingCreationSerializer] = TrainingCreationSerializer
@@ -54,7 +56,7 @@ class TypedListView(APIView):
     def get(self, request: Request) -> Response:
         workloads = visible(request, self.resource).filter(workload_type=self.workload_type)
         found = listing.page(workloads, request.query_params, FIELDS)
-        return Response({self.resource: [typed_representation(w) for w in found.items], "next": found.next})
+        return Response({self.collection: [typed_representation(w) for w in found.items], "next": found.next})
 
     @idempotent
     def post(self, request: Request) -> Response:
@@ -71,13 +73,17 @@ class TypedListView(APIView):
         return Response(typed_representation(workload), status=status.HTTP_202_ACCEPTED)
 
 
-class TypedDetailView(APIView):
+class TypedWorkloadView(APIView):
+    """One workload of one type, found among those the caller may read (else 404)."""
+
     resource = "trainings"
     workload_type = WorkloadType.TRAINING
 
     def _get(self, request: Request, workload_id: str) -> Workload:
         return get_object_or_404(visible(request, self.resource), pk=workload_id, workload_type=self.workload_type)
 
+
+class TypedDetailView(TypedWorkloadView):
     def get(self, request: Request, workload_id: str) -> Response:
         return Response(typed_representation(self._get(request, workload_id)))
 
@@ -89,12 +95,39 @@ class TypedDetailView(APIView):
         return Response(typed_representation(workload), status=status.HTTP_202_ACCEPTED)
 
 
-def typed_views(resource: str, workload_type: str, serializer_class: type) -> tuple[Any, Any]:
-    """The list and detail views of one workload type."""
-    settings = {"resource": resource, "workload_type": workload_type}
-    listing = type(f"{workload_type}ListView", (TypedListView,), {**settings, "serializer_class": serializer_class})
-    detail = type(f"{workload_type}DetailView", (TypedDetailView,), settings)
-    return listing.as_view(), detail.as_view()
+class TypedLifecycleView(TypedWorkloadView):
+    """``POST .../<type>/<id>/suspend`` and ``/resume``: Run:ai's answer is 202 with a message.
+    Suspending and resuming change the workload, so they take the ``update`` permission."""
+
+    change = "suspend"
+    changes = {
+        "suspend": (services.suspend_workload, "is being suspended"),
+        "resume": (services.resume_workload, "is being resumed"),
+    }
+
+    def post(self, request: Request, workload_id: str) -> Response:
+        workload = self._get(request, workload_id)
+        require(request.user, "update", self.resource, workload, f"project {workload.project.name!r}")
+        apply, outcome = self.changes[self.change]
+        apply(workload)
+        audit.record(audit.Origin.of(request), self.change, "workload", workload.pk, workload.name)
+        return Response({"code": 202, "message": f"Workload {workload.name!r} {outcome}."}, status.HTTP_202_ACCEPTED)
+
+
+def typed_views(collection: str, resource: str, workload_type: str, serializer_class: type) -> dict[str, Any]:
+    """The views of one workload type by name: list, detail and, where Run:ai has them, suspend
+    and resume."""
+    settings: dict[str, Any] = {"resource": resource, "workload_type": workload_type}
+    classes = {
+        "list": (TypedListView, {"collection": collection, "serializer_class": serializer_class}),
+        "detail": (TypedDetailView, {}),
+    }
+    if WorkloadType(workload_type).suspendable:
+        classes |= {change: (TypedLifecycleView, {"change": change}) for change in TypedLifecycleView.changes}
+    return {
+        name: type(f"{workload_type}{name.title()}View", (base,), {**settings, **extra}).as_view()
+        for name, (base, extra) in classes.items()
+    }
 
 
 class WorkloadListView(APIView):
