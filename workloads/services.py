@@ -18,6 +18,8 @@ from workloads.representations import workload_representation
 
 log = logging.getLogger(__name__)
 
+PREEMPTED = "Preempted"
+
 
 class WorkloadConflict(Exception):
     """A workload with that name already exists in the project."""
@@ -239,6 +241,17 @@ def _find(cluster: Cluster, agent_id: str) -> Workload | None:
     return workload
 
 
+def _event_reason(phase: str, status: WorkloadStatus) -> str:
+    """The reason of the event a phase change records. Evicted by the agent's scheduler, a running
+    workload is Stopping, then Pending again (or Pending at once), each with a message beginning
+    "Preempted": it is requeued, to run again once placed, never ended."""
+    if not status.message.startswith(PREEMPTED):
+        return status.phase.value
+    if status.phase is WorkloadPhase.STOPPING or (status.phase is WorkloadPhase.PENDING and phase == "Running"):
+        return PREEMPTED
+    return "Requeued" if status.phase is WorkloadPhase.PENDING else status.phase.value
+
+
 def _suspended_outcome(workload: Workload, status: WorkloadStatus) -> WorkloadStatus | None:
     """What a report means for a suspended workload: the agent may still tell of it running
     before it has taken the removal in (ignored, None); pending there is not running, so it is
@@ -279,14 +292,12 @@ def apply_status(cluster: Cluster, status: WorkloadStatus) -> bool:
         if all(getattr(workload, name) == value for name, value in changes.items()):
             return False
         phase_changed = workload.phase != status.phase.value
-        requeued = phase_changed and pending and workload.phase == WorkloadPhase.RUNNING.value
+        reason = _event_reason(workload.phase, status)
         for name, value in changes.items():
             setattr(workload, name, value)
         now = timezone.now()
         if phase_changed:
             workload.phase_updated_at = now
-            # Preempted while running, the workload goes back to the queue to run again later.
-            reason = "Preempted" if requeued and status.message.startswith("Preempted") else status.phase.value
             WorkloadEvent.objects.create(workload=workload, reason=reason, message=status.message or status.phase.value)
         if status.phase is WorkloadPhase.RUNNING and workload.started_at is None:
             workload.started_at = status.started_at or now

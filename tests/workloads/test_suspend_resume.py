@@ -296,3 +296,17 @@ def test_the_connected_agent_is_told_to_stop_the_run_and_later_to_start_a_new_on
         await again.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_an_eviction_reported_while_it_stops_is_one_preemption_then_a_requeue(org):
+    workload = running(org.p1)
+    eviction = "Preempted: reclaimed for project p2"
+
+    report(workload, WorkloadPhase.STOPPING, message=eviction, node="node-a", gpus=["GPU-0"])
+    report(workload, WorkloadPhase.PENDING, message=eviction)
+    report(workload, WorkloadPhase.RUNNING, node="node-a", gpus=["GPU-2"])
+
+    workload.refresh_from_db()
+    assert (workload.phase, workload.allocated_gpus, workload.deleted_at) == ("Running", ["GPU-2"], None)
+    events = [(e.reason, e.message) for e in workload.events.all()][2:]
+    assert events == [("Preempted", eviction), ("Requeued", eviction), ("Running", "Running")]
