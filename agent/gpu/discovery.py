@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from agent.protocol import GpuDevice, Inventory, NodeInventory
 
@@ -35,13 +36,25 @@ def _cuda_version(encoded: int) -> str:
     return f"{encoded // 1000}.{encoded % 1000 // 10}"
 
 
-def discover_nvml() -> NvmlReport | None:
-    """Query NVML for this host's GPUs; ``None`` when NVML is unusable or finds no device."""
+def _mig_mode(nvml: Any, handle: Any) -> bool | None:
+    """Whether MIG is enabled (current mode); ``None`` where the device does not support it."""
     try:
-        import pynvml
-    except ImportError:
-        log.info("nvidia-ml-py is not installed: no real GPUs")
+        current, _pending = nvml.nvmlDeviceGetMigMode(handle)
+    except Exception:  # NVMLError_NotSupported on devices without MIG, or an older binding.
         return None
+    return bool(current)
+
+
+def discover_nvml(nvml: Any = None) -> NvmlReport | None:
+    """Query NVML for this host's GPUs; ``None`` when NVML is unusable or finds no device.
+    ``nvml`` is the ``pynvml`` module, or a stand-in with its functions (tests)."""
+    if nvml is None:
+        try:
+            import pynvml as nvml
+        except ImportError:
+            log.info("nvidia-ml-py is not installed: no real GPUs")
+            return None
+    pynvml = nvml
     try:
         pynvml.nvmlInit()
     except Exception as exc:  # NVMLError and loader errors alike mean "no usable NVML".
@@ -60,6 +73,7 @@ def discover_nvml() -> NvmlReport | None:
                     uuid=_text(pynvml.nvmlDeviceGetUUID(handle)),
                     model=_text(pynvml.nvmlDeviceGetName(handle)),
                     memory_mib=int(memory.total) // (1024 * 1024),
+                    mig_mode=_mig_mode(pynvml, handle),
                 )
             )
     except Exception as exc:
@@ -90,10 +104,12 @@ def simulated_devices(node_name: str, count: int, memory_mib: int) -> list[GpuDe
     ]
 
 
-def discover_inventory(node_name: str, simulated_gpus: int, simulated_memory_mib: int = 81920) -> Inventory:
+def discover_inventory(
+    node_name: str, simulated_gpus: int, simulated_memory_mib: int = 81920, nvml: Any = None
+) -> Inventory:
     """This host as one node: its real GPUs if NVML finds any, else ``simulated_gpus``
     simulated devices, else no GPUs."""
-    report = discover_nvml()
+    report = discover_nvml(nvml)
     if report is not None:
         if simulated_gpus:
             log.warning("found %d real GPUs: ignoring --simulated-gpus", len(report.gpus))

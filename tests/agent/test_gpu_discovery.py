@@ -9,6 +9,9 @@ import pynvml
 import pytest
 
 from agent.gpu import discover_inventory, discover_nvml
+from agent.protocol import Inventory, NodeInventory
+from tests.agent.mock_nvml import MockDevice
+from tests.agent.mock_nvml import MockNvml as MockNvmlLibrary
 
 
 class MockNvml:
@@ -77,15 +80,7 @@ def test_without_nvml_and_without_simulation_the_node_has_no_gpus() -> None:
     # This machine has no NVIDIA driver: the real NVML path fails and is handled.
     inventory = discover_inventory("host-a", simulated_gpus=0)
 
-    assert [n.model_dump() for n in inventory.nodes] == [
-        {
-            "name": "host-a",
-            "simulated": False,
-            "driver_version": None,
-            "cuda_version": None,
-            "gpus": [],
-        }
-    ]
+    assert inventory == Inventory(nodes=[NodeInventory(name="host-a", simulated=False, gpus=[])])
 
 
 def test_without_nvml_simulated_devices_are_declared_and_labelled() -> None:
@@ -110,3 +105,21 @@ def test_real_gpus_are_discovered_where_nvml_sees_them() -> None:
     assert all(g.uuid.startswith(("GPU-", "MIG-")) and g.memory_mib > 0 for g in node.gpus)
     assert [g.index for g in node.gpus] == list(range(len(node.gpus)))
     assert node.driver_version and node.cuda_version
+
+
+def test_discovery_reports_mig_mode_driver_and_cuda_versions_with_mock_nvml() -> None:
+    nvml = MockNvmlLibrary(
+        [MockDevice("GPU-aaaa", mig=(1, 1)), MockDevice("GPU-bbbb", mig=(0, 0)), MockDevice("GPU-cccc", mig=None)],
+        driver="570.124.06",
+        cuda=12080,
+    )
+
+    (node,) = discover_inventory("h200-node", simulated_gpus=0, nvml=nvml).nodes
+
+    assert (node.driver_version, node.cuda_version, node.simulated) == ("570.124.06", "12.8", False)
+    assert [(g.index, g.uuid, g.model, g.memory_mib, g.mig_mode) for g in node.gpus] == [
+        (0, "GPU-aaaa", "NVIDIA H200", 143771, True),
+        (1, "GPU-bbbb", "NVIDIA H200", 143771, False),
+        (2, "GPU-cccc", "NVIDIA H200", 143771, None),  # no MIG support: left off the wire
+    ]
+    assert nvml.initialised == 0  # shut down again after the query
