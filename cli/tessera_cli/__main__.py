@@ -1,0 +1,3 @@
+from tessera_cli.main import main
+
+main()

@@ -1,0 +1,153 @@
+"""Workloads through ``tessera``: submitted with the flags of Run:ai's CLI, run by a real agent,
+followed to their end; refusals exit with codes that scripts can rely on."""
+
+import json
+
+import pytest
+import yaml
+
+from tests.accounts.conftest import PASSWORD, grant
+from tests.conftest import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_wait_returns_the_workloads_own_exit_status(signed_in, cluster, agent):
+    agent.start()
+
+    failed = signed_in("training", "submit", "fails", "-p", "default", "-i", "python:3.11", "--wait",
+                       "--command", "--", "echo about to fail; exit 3")  # fmt: skip
+    succeeded = signed_in("training", "submit", "works", "-p", "default", "--wait", "--", "echo fine")
+
+    assert failed.returncode == 3, failed.stderr
+    assert "Training 'fails' Failed, exit code 3" in failed.stdout
+    assert succeeded.returncode == 0, succeeded.stderr
+    assert "Training 'works' Completed, exit code 0" in succeeded.stdout
+
+
+def test_logs_follow_a_training_to_its_end(signed_in, cluster, agent):
+    agent.start()
+    script = "for i in 1 2 3; do echo line $i; sleep 0.5; done; echo oops >&2; echo the end"
+    submitted = signed_in("training", "submit", "counts", "-p", "default", "--command", "--", script)
+    assert submitted.returncode == 0, submitted.stderr
+
+    followed = signed_in("training", "logs", "counts", "-p", "default", "--follow")
+
+    assert followed.returncode == 0, followed.stderr
+    lines = followed.stdout.splitlines()
+    # Both streams, each in order; the two are shipped side by side, so "oops" may come either side.
+    assert lines[:3] == ["line 1", "line 2", "line 3"] and sorted(lines[3:]) == ["oops", "the end"]
+    stderr_only = signed_in("training", "logs", "counts", "-p", "default", "--stream", "stderr")
+    assert stderr_only.stdout == "oops\n"
+    described = json.loads(signed_in("training", "describe", "counts", "-p", "default", "-o", "json").stdout)
+    assert described["phase"] == "Completed" and described["exitCode"] == 0
+    assert [e["reason"] for e in described["events"]][-1] == "Completed"
+
+
+def test_workspaces_and_inferences_are_submitted_and_run_to_their_end(signed_in, cluster, agent):
+    agent.start()
+
+    for kind in ("workspace", "inference"):
+        done = signed_in(kind, "submit", f"my-{kind}", "-p", "default", "--wait", "--", f"echo a {kind}")
+        assert done.returncode == 0, done.stderr
+        listed = yaml.safe_load(signed_in(kind, "list", "-p", "default", "-o", "yaml").stdout)
+        assert [(w["name"], w["type"], w["phase"]) for w in listed] == [(f"my-{kind}", kind.capitalize(), "Completed")]
+        assert signed_in(kind, "logs", f"my-{kind}", "-p", "default").stdout == f"a {kind}\n"
+
+
+def test_submit_flags_become_the_run_ai_spec(signed_in, cluster):
+    done = signed_in("training", "submit", "frac", "-p", "default", "-i", "pytorch/pytorch", "--gpu-portion", "0.5",
+                     "--cpu", "0.5", "--memory", "1G", "-e", "EPOCHS=3", "-e", "LR=0.1", "--priority", "build",
+                     "--non-preemptible", "-o", "json", "--", "python", "train.py", "--lr", "0.1")  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    spec = json.loads(done.stdout)["spec"]
+    assert spec["image"] == "pytorch/pytorch" and spec["args"] == "python train.py --lr 0.1"
+    assert spec["compute"] == {"gpuRequestType": "portion", "gpuPortionRequest": 0.5, "cpuCoreRequest": 0.5,
+                               "cpuMemoryRequest": "1G"}  # fmt: skip
+    assert spec["environmentVariables"] == [{"name": "EPOCHS", "value": "3"}, {"name": "LR", "value": "0.1"}]
+    described = json.loads(signed_in("training", "describe", "frac", "-p", "default", "-o", "json").stdout)
+    assert described["priorityClassName"] == "build" and described["preemptible"] is False
+    assert described["workloadRequestedResources"]["gpuPortion"]["request"] == 0.5
+
+
+def test_delete_removes_the_workload(signed_in, cluster):
+    signed_in("training", "submit", "doomed", "-p", "default", "--", "sleep 60")
+
+    deleted = signed_in("training", "delete", "doomed", "-p", "default")
+
+    assert deleted.returncode == 0, deleted.stderr
+    gone = signed_in("training", "describe", "doomed", "-p", "default")
+    assert gone.returncode == 5 and "Training 'doomed' not found in project 'default'." in gone.stderr
+
+
+def test_a_missing_project_exits_5(signed_in, cluster):
+    done = signed_in("training", "submit", "x", "-p", "nope", "--", "true")
+
+    assert done.returncode == 5
+    assert "Project 'nope' not found (or not visible to you)." in done.stderr
+
+
+def test_a_refused_action_exits_4_with_the_servers_reason(tessera, cluster, django_user_model):
+    _, _, project = cluster
+    django_user_model.objects.create_user("serving", password=PASSWORD)
+    grant("serving", 8, "project", project.pk)  # ML engineer: runs inferences, only sees the rest
+    tessera.login("serving", PASSWORD)
+
+    refused = tessera("training", "submit", "nope", "-p", "default", "--", "true")
+    allowed = tessera("inference", "submit", "model", "-p", "default", "--", "true")
+
+    assert refused.returncode == 4
+    assert "Training 'nope' refused:" in refused.stderr and "(HTTP 403)" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_invalid_input_exits_2_naming_the_field(signed_in, cluster):
+    done = signed_in("training", "submit", "Not_A_Name", "-p", "default", "--", "true")
+
+    assert done.returncode == 2
+    assert "name:" in done.stderr
+
+
+def test_the_default_project_is_set_once_and_used_after(signed_in, cluster):
+    assert signed_in("training", "submit", "x", "--", "true").returncode == 2  # no project yet
+
+    chosen = signed_in("project", "set", "default")
+    submitted = signed_in("training", "submit", "x", "--", "true")
+
+    assert chosen.returncode == 0 and signed_in.config()["project"] == "default"
+    assert submitted.returncode == 0, submitted.stderr
+    assert "submitted to project 'default'" in submitted.stdout
+    listed = signed_in("training", "list")
+    assert listed.stdout.splitlines()[1].split()[:2] == ["x", "default"]
+
+
+def test_clusters_node_pools_and_nodes_are_listed(signed_in, cluster, agent):
+    cluster_obj = cluster[0]
+    agent.start()
+
+    def node_listed() -> list | None:
+        nodes = json.loads(signed_in("node", "list", "-o", "json").stdout)
+        return nodes or None
+
+    nodes = wait_until(node_listed, what="the agent's node to be listed")
+    assert nodes[0]["name"] == "e2e-node" and nodes[0]["gpuInfo"] == {"gpuType": nodes[0]["gpuInfo"]["gpuType"],
+                                                                      "gpuCount": 4, "simulated": True}  # fmt: skip
+    clusters = json.loads(signed_in("cluster", "list", "-o", "json").stdout)
+    assert [c["uuid"] for c in clusters] == [str(cluster_obj.pk)]
+    pools = yaml.safe_load(signed_in("nodepool", "list", "-o", "yaml").stdout)
+    assert [p["name"] for p in pools] == ["default"]
+    table = signed_in("node", "list")
+    assert "e2e-node" in table.stdout and "NODE POOL" in table.stdout
+
+
+def test_tables_fit_the_terminal(signed_in, cluster):
+    signed_in("training", "submit", "a-training-with-a-rather-long-name", "-p", "default", "--", "true")
+
+    narrow = signed_in("training", "list", "-p", "default", COLUMNS="60")
+
+    assert narrow.returncode == 0
+    lines = narrow.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 60
+    assert lines[0].split()[:3] == ["NAME", "PROJECT", "PHASE"]  # the last columns went, not the first
+    assert lines[1].split()[:2] == ["a-training-with-a-rather-long-name", "default"]
