@@ -9,6 +9,8 @@ from django.test import Client
 from accounts.models import AccessRule
 from clusters import services
 from clusters.models import Cluster, Department, Project
+from tests.e2e.conftest import agent, cluster, http  # noqa: F401  (a real agent and its cluster, for e2e)
+from tests.frontend.browser import chromium, open_browser, screenshots  # noqa: F401
 
 
 @dataclass
@@ -20,9 +22,9 @@ class Site:
 
 @pytest.fixture
 def site(db) -> Site:
-    cluster = services.register_cluster("lab").cluster
-    project = services.ensure_default_organisation(cluster)
-    return Site(cluster, project.department, project)
+    lab = services.register_cluster("lab").cluster
+    project = services.ensure_default_organisation(lab)
+    return Site(lab, project.department, project)
 
 
 def signed_in(user) -> Client:

@@ -1,6 +1,7 @@
 // The browser's side of /ws/workloads/: one socket per page that reconnects with backoff and
-// hands each changed workload (as the API shows it) to the page's handler.
-export function followWorkloads(onWorkload, statusElement) {
+// hands each changed workload (as the API shows it) to the page's handler. A change made before
+// the socket opened is not sent on it, so ``catchUp`` runs at each opening to read what it missed.
+export function followWorkloads(onWorkload, statusElement, catchUp) {
   let delay = 500;
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -8,6 +9,7 @@ export function followWorkloads(onWorkload, statusElement) {
     socket.addEventListener("open", () => {
       delay = 500;
       if (statusElement) statusElement.textContent = "Live";
+      if (catchUp) catchUp();
     });
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data);

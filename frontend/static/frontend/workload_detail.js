@@ -64,6 +64,11 @@ function render(w) {
   followLogs(w.phase);
 }
 
-followWorkloads(render, document.getElementById("live-status"));
+async function catchUp() {
+  const response = await fetch(`/api/v1/workloads/${id}`);
+  if (response.ok) render(await response.json());
+}
+
+followWorkloads(render, document.getElementById("live-status"), catchUp);
 followLogs(phase.textContent);
 refreshLogs();

@@ -37,4 +37,9 @@ function render(w) {
   row.querySelector(".message").textContent = w.phaseMessage || "";
 }
 
-followWorkloads(render, status);
+async function catchUp() {
+  const response = await fetch("/api/v1/workloads?sortBy=createdAt&sortOrder=asc&limit=200");
+  if (response.ok) for (const w of (await response.json()).workloads) render(w);
+}
+
+followWorkloads(render, status, catchUp);

@@ -1,0 +1,153 @@
+"""End to end in a real headless Chromium against the real server and a real agent: an
+administrator sets up the organisation, a researcher submits from the workbench and watches the
+work run without reloading, a viewer cannot submit. The tests save screenshots of the pages."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import AccessRule, Application
+from agent.protocol.messages import FEATURES
+from clusters.models import Department, Project, Quota
+from tests.conftest import ADMIN_PASSWORD
+from tests.frontend.browser import sign_in
+from workloads.models import Workload
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+PASSWORD = "a-long-enough-password-1"
+
+
+def person(django_user_model, username: str, role_id: int, scope_type: str, scope_id: object) -> None:
+    django_user_model.objects.create_user(username, password=PASSWORD)
+    AccessRule.objects.create(subject_type="user", subject_id=username, role_id=role_id, scope_type=scope_type,
+                              scope_id=str(scope_id))  # fmt: skip
+
+
+def test_an_administrator_sets_up_departments_projects_and_an_application(
+    open_browser, admin_user, cluster, agent, screenshots
+):
+    agent.start()
+    page = open_browser()
+    sign_in(page, "admin", ADMIN_PASSWORD)
+
+    page.get_by_role("link", name="Departments").click()
+    page.get_by_role("link", name="New department").click()
+    page.get_by_label("Name").fill("research")
+    page.get_by_label("default GPUs deserved").fill("3")
+    page.get_by_label("default GPUs limit").fill("1")
+    page.get_by_role("button", name="Create department").click()
+    limit_error = page.locator("#f-resources-0-gpu-limit-error")
+    expect(limit_error).to_contain_text("at least the deserved quota (3)")
+    expect(page.locator("#f-resources-0-gpu-limit")).to_have_attribute("aria-invalid", "true")
+    page.screenshot(path=screenshots / "quota-error.png")
+    page.get_by_label("default GPUs limit").fill("4")
+    page.get_by_role("button", name="Create department").click()
+    expect(page.locator("tr[data-unit=research]")).to_contain_text("3 / 4")
+    assert Quota.objects.get(department__name="research").gpu_limit == 4
+
+    page.get_by_role("link", name="Projects").click()
+    page.get_by_role("link", name="New project").click()
+    page.get_by_label("Department").select_option(label="research (e2e)")
+    page.get_by_role("button", name="Choose").click()
+    page.get_by_label("Name").fill("vision")
+    page.get_by_label("default GPUs deserved").fill("2")
+    page.get_by_label("default GPUs over-quota weight").fill("2")
+    page.get_by_role("button", name="Create project").click()
+    expect(page.locator("tr[data-unit=vision]")).to_contain_text("2 / unlimited (2)")
+    assert Project.objects.get(name="vision").department == Department.objects.get(name="research")
+    page.screenshot(path=screenshots / "projects.png")
+
+    page.get_by_role("link", name="Applications").click()
+    page.get_by_label("Name").fill("ci-bot")
+    page.get_by_role("button", name="Register").click()
+    secret = page.locator("#app-secret").inner_text().strip()
+    assert len(secret) > 30 and Application.objects.filter(name="ci-bot").exists()
+    page.reload()
+    expect(page.get_by_role("row", name=re.compile("ci-bot"))).to_be_visible()
+    expect(page.locator("#app-secret")).to_have_count(0)
+    assert secret not in page.content()
+
+    page.get_by_role("link", name="Overview").click()
+    expect(page.locator("[data-cluster=e2e]")).to_contain_text("Connected")
+    expect(page.locator("[data-cluster=e2e] tr[data-pool=default] td").first).to_have_text("4")
+    page.screenshot(path=screenshots / "overview.png")
+
+
+def test_a_researcher_submits_from_the_workbench_and_follows_it_live(
+    open_browser, django_user_model, cluster, agent, screenshots
+):
+    _, _, project = cluster
+    person(django_user_model, "rita", 6, "project", project.pk)
+    agent.start()
+    page = open_browser()
+    sign_in(page, "rita", PASSWORD)
+
+    # A fraction of a GPU: today's agent runs whole GPUs only, so the work waits and says why.
+    page.get_by_role("link", name="Submit a workload").click()
+    expect(page.locator("#project-quota")).to_contain_text("Quota per node pool")
+    page.get_by_label("Name").fill("half-gpu")
+    page.get_by_label("Command").fill("echo half; sleep 1")
+    page.get_by_role("radio", name="A portion of each GPU").check()
+    page.get_by_role("textbox", name="Portion of each GPU").fill("0.5")
+    page.screenshot(path=screenshots / "submit.png")
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url(re.compile(r"/workloads/[0-9a-f-]+/$"))
+    fractional = Workload.objects.get(name="half-gpu")
+    assert (fractional.gpu_devices, fractional.gpu_portion) == (1, 0.5)
+    if "gpu_fractions" in FEATURES:
+        expect(page.locator("#phase")).to_have_text("Completed", timeout=60_000)
+    else:
+        expect(page.locator("#phase")).to_have_text("Pending")
+        expect(page.locator("#phase-message")).to_contain_text("runs whole GPUs only")
+
+    # A whole GPU runs to completion here; the page follows it without being reloaded.
+    page.goto("/workloads/new/")
+    page.get_by_label("Name").fill("whole-gpu")
+    page.get_by_label("Command").fill("echo started; sleep 4; echo from-the-browser; echo oops >&2")
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url(re.compile(r"/workloads/[0-9a-f-]+/$"))
+    page.evaluate("window.notReloaded = true")
+    expect(page.locator("#live-status")).to_have_text("Live")
+    expect(page.locator("#phase")).to_have_text("Running", timeout=60_000)
+    expect(page.locator("#stdout")).to_contain_text("started", timeout=30_000)  # followed while it runs
+    page.screenshot(path=screenshots / "workload-running.png")
+    expect(page.locator("#phase")).to_have_text("Completed", timeout=60_000)
+    expect(page.locator("#stdout")).to_contain_text("from-the-browser")
+    expect(page.locator("#stderr")).to_contain_text("oops")
+    expect(page.locator("#events")).to_contain_text("Completed")
+    assert page.evaluate("window.notReloaded") is True
+    page.screenshot(path=screenshots / "workload-completed.png")
+
+    page.get_by_role("link", name="Workloads").click()
+    expect(page.locator("tr", has_text="whole-gpu").locator(".phase")).to_have_text("Completed")
+    page.screenshot(path=screenshots / "workloads.png")
+
+
+def test_a_viewer_cannot_submit_and_the_server_refuses_a_forged_post(
+    open_browser, django_user_model, cluster, agent, screenshots
+):
+    _, _, project = cluster
+    person(django_user_model, "vera", 9, "tenant", 1)
+    page = open_browser()
+    sign_in(page, "vera", PASSWORD)
+
+    expect(page.get_by_role("heading", name="Workloads")).to_be_visible()
+    expect(page.get_by_role("link", name="Submit a workload")).to_have_count(0)
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    forged = page.request.post(
+        "/workloads/new/",
+        form={
+            "csrfmiddlewaretoken": csrf,
+            "_type": "trainings",
+            "name": "forged",
+            "projectId": str(project.pk),
+            "spec.compute.gpuDevicesRequest": "1",
+            "_gpuFraction": "whole",
+        },  # fmt: skip
+        headers={"Referer": page.url},
+    )
+    assert forged.status == 403 and "You may not create trainings" in forged.text()
+    assert not Workload.objects.filter(name="forged").exists()
+    page.goto("/workloads/new/")
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
