@@ -103,7 +103,7 @@ class Window:
         out (nothing is interpolated)."""
         if self.buckets == 0:
             return [(at, value) for at, value in rows if value is not None]
-        step = (self.end - self.start) / self.buckets
+        step = max((self.end - self.start) / self.buckets, timedelta(microseconds=1))  # never 0 in a tiny range
         sums: dict[int, list[float]] = {}
         for at, value in rows:
             if value is None or not self.start <= at <= self.end:

@@ -104,6 +104,7 @@ def test_only_samples_within_the_range_are_used(api, measured):
         ({**HOUR, "metricType": "CPU_USAGE_CORES"}, "metricType"),
         ({"end": HOUR["end"], "metricType": "GPU_ALLOCATION"}, "start"),
         ({**HOUR, "start": "yesterday", "metricType": "GPU_ALLOCATION"}, "start"),
+        ({**HOUR, "start": "0001-01-01T00:00:00+14:00", "metricType": "GPU_ALLOCATION"}, "start"),
         ({**HOUR, "end": "2026-03-01T11:00:00Z", "metricType": "GPU_ALLOCATION"}, "end"),
         ({**HOUR, "metricType": "GPU_ALLOCATION", "numberOfSamples": 1001}, "numberOfSamples"),
         ({**HOUR, "metricType": "GPU_ALLOCATION", "numberOfSamples": "many"}, "numberOfSamples"),
@@ -116,6 +117,16 @@ def test_bad_parameters_are_a_400_naming_the_parameter(api, measured, params, fi
 
     assert response.status_code == 400
     assert response.json()["message"].startswith(f"{field}:")
+
+
+def test_a_range_of_a_moment_cut_in_many_samples_is_answered(api, measured):
+    w1 = measured.workloads["p1"]
+    moment = {"start": "2026-03-01T12:01:00Z", "end": "2026-03-01T12:01:00.000001Z"}
+
+    response = api.get(f"/api/v1/workloads/{w1.pk}/metrics", {**moment, "metricType": "GPU_ALLOCATION",
+                                                                 "numberOfSamples": 1000})  # fmt: skip
+
+    assert [v["value"] for v in response.json()["measurements"][0]["values"]] == ["0.5"]
 
 
 def test_an_offset_sent_unencoded_is_still_read(api, measured):

@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -44,15 +45,38 @@ METRIC_PARAMETERS = [
 ]
 
 
+MEASUREMENTS = inline_serializer(
+    "MeasurementsResponse",
+    {
+        "measurements": serializers.ListField(
+            child=inline_serializer(
+                "MeasurementResponse",
+                {
+                    "type": serializers.CharField(),
+                    "labels": serializers.DictField(child=serializers.CharField(), allow_null=True),
+                    "values": serializers.ListField(
+                        child=inline_serializer(
+                            "MeasurementValue",
+                            {"value": serializers.CharField(), "timestamp": serializers.DateTimeField()},
+                        )
+                    ),
+                },
+            )
+        )
+    },
+)
+"""Run:ai's ``MetricsResponse``: a measurement per metric type (per device for ``..._PER_GPU``)."""
+
+
 def _time(params: Any, name: str) -> datetime:
     raw = params.get(name)
     if not raw:
         raise ValidationError({name: ["Required: a date and time in ISO 8601, e.g. 2026-01-01T00:00:00Z."]})
     try:
         moment = datetime.fromisoformat(_OFFSET_WITHOUT_PLUS.sub(r"+\1", raw.strip()).replace("Z", "+00:00"))
-    except ValueError:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # not ISO 8601, or out of range once in UTC
         raise ValidationError({name: [f"{raw!r} is not a date and time in ISO 8601."]}) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def time_range(params: Any) -> tuple[datetime, datetime]:
@@ -100,7 +124,7 @@ def measurement(metric: str, points: list[tuple[datetime, float]], labels: dict[
 class WorkloadMetricsView(APIView):
     """A workload's GPU allocation, memory used and utilisation over time."""
 
-    @extend_schema(parameters=METRIC_PARAMETERS, responses={200: dict})
+    @extend_schema(parameters=METRIC_PARAMETERS, responses={200: MEASUREMENTS})
     def get(self, request: Request, workload_id: str) -> Response:
         workload = get_object_or_404(visible(request), pk=workload_id)
         types, window = metrics_query(request.query_params, tuple(services.WORKLOAD_METRICS))
@@ -114,7 +138,7 @@ class ClusterMetricsView(APIView):
 
     @extend_schema(
         parameters=[*METRIC_PARAMETERS, OpenApiParameter("nodepoolName", str, description="Only this pool's nodes.")],
-        responses={200: dict},
+        responses={200: MEASUREMENTS},
     )
     def get(self, request: Request, cluster_id: str) -> Response:
         cluster = get_object_or_404(Cluster.objects.restrict(request.user, "read"), pk=cluster_id)
@@ -138,7 +162,7 @@ class NodeMetricsView(APIView):
     """A node's GPUs over time: totals over its devices, or per device (``..._PER_GPU``, one
     measurement per device, labelled with its index)."""
 
-    @extend_schema(parameters=METRIC_PARAMETERS, responses={200: dict})
+    @extend_schema(parameters=METRIC_PARAMETERS, responses={200: MEASUREMENTS})
     def get(self, request: Request, node_id: int) -> Response:
         node = get_object_or_404(Node.objects.restrict(request.user, "read"), pk=node_id)
         collected = (*services.NODE_METRICS, *services.NODE_METRICS_PER_GPU)
