@@ -33,16 +33,30 @@ class Kind:
     type: str  # the ``type`` of /api/v1/workloads
     default_priority: str
     summary: str
+    suspendable: bool = True  # as in Run:ai, inferences are not suspended and resumed
+
+    @property
+    def noun(self) -> str:
+        return "distributed training" if self.command == "distributed" else self.command
+
+    @property
+    def plural(self) -> str:
+        return f"{self.noun}s"
+
+    @property
+    def a_noun(self) -> str:
+        return f"{'an' if self.noun[0] in 'aeiou' else 'a'} {self.noun}"
 
     @property
     def title(self) -> str:
-        return self.command.capitalize()
+        return self.noun.capitalize()
 
 
 KINDS = (
     Kind("training", "trainings", "Training", "train", "Trainings: batch work that runs to its end."),
     Kind("workspace", "workspaces", "Workspace", "build", "Workspaces: interactive work, not preemptible."),
-    Kind("inference", "inferences", "Inference", "inference", "Inferences: models served, not preemptible."),
+    Kind("inference", "inferences", "Inference", "inference", "Inferences: models served, not preemptible.",
+         suspendable=False),
     Kind("distributed", "distributed", "Distributed", "train",
          "Distributed trainings: a master and workers, started all together or not at all."),
 )  # fmt: skip
@@ -72,7 +86,7 @@ def find_workload(api: Api, kind: Kind, name: str, project: dict[str, Any] | Non
     if _is_uuid(name):
         workload = api.get(f"/api/v1/workloads/{name}", what=f"{kind.title} {name}")
         if workload.get("type") != kind.type:
-            raise CliError(f"{name} is a {workload.get('type')}, not a {kind.command}.", ExitCode.NOT_FOUND)
+            raise CliError(f"{name} is a {workload.get('type')}, not {kind.a_noun}.", ExitCode.NOT_FOUND)
         return workload
     filters = [f"name=={name}", f"type=={kind.type}"]
     if project:
@@ -83,7 +97,7 @@ def find_workload(api: Api, kind: Kind, name: str, project: dict[str, Any] | Non
         raise CliError(f"{kind.title} {name!r} not found{where}.", ExitCode.NOT_FOUND)
     if len(found) > 1:
         projects = ", ".join(sorted(w["projectName"] for w in found))
-        raise CliError(f"Several {kind.resource} are named {name!r} (projects {projects}): give -p PROJECT.")
+        raise CliError(f"Several {kind.plural} are named {name!r} (projects {projects}): give -p PROJECT.")
     return found[0]
 
 
@@ -270,6 +284,8 @@ def workload_group(kind: Kind) -> click.Group:
         body: dict[str, Any] = {"name": name, "projectId": str(target["id"]), "spec": submit_spec(kind, options, words)}
         if options["name_prefix"]:
             body["useGivenNameAsPrefix"] = True
+        if kind.command == "distributed":
+            body["masterSpecSameAsWorker"] = True  # every process runs the one spec
         created = api.post(f"/api/v1/workloads/{kind.resource}", body, what=f"{kind.title} {name!r} refused")
         workload_id, actual_name = created["workloadId"], created["name"]
         if not options["wait"]:
@@ -288,7 +304,7 @@ def workload_group(kind: Kind) -> click.Group:
             show_object(final, [], output)
         raise SystemExit(exit_status(final))
 
-    submit.__doc__ = f"""Submit a {kind.command} named NAME; the words after -- are its arguments
+    submit.__doc__ = f"""Submit {kind.a_noun} named NAME; the words after -- are its arguments
     (or, with --command, its command). With --wait, block until it ends and exit with its status.
 
     \b
@@ -318,9 +334,9 @@ def workload_group(kind: Kind) -> click.Group:
             filters.append(f"projectId=={target['id']}")
         workloads = list(api.pages("/api/v1/workloads", "workloads", filters))
         where = f" in project {target['name']!r}" if target else ""
-        show_list(workloads, WORKLOAD_COLUMNS, output, empty=f"No {kind.resource}{where}.")
+        show_list(workloads, WORKLOAD_COLUMNS, output, empty=f"No {kind.plural}{where}.")
 
-    list_.help = f"The {kind.resource} of the project (the default one unless -p), or of every project (-A)."
+    list_.help = f"The {kind.plural} of the project (the default one unless -p), or of every project (-A)."
 
     @group.command(epilog=f"\b\nExamples:\n  {cmd} describe hello\n  {cmd} describe hello -p team-a -o yaml")
     @click.argument("name")
@@ -338,7 +354,7 @@ def workload_group(kind: Kind) -> click.Group:
         click.echo()
         show_list(events, EVENT_COLUMNS, output, empty="No events.")
 
-    describe.help = f"A {kind.command}'s details, what it asked for, where it runs, and its events."
+    describe.help = f"{kind.a_noun.capitalize()}'s details, what it asked for, where it runs, and its events."
 
     @group.command(epilog=f"\b\nExamples:\n  {cmd} logs hello\n  {cmd} logs hello --follow\n"
                           f"  {cmd} logs hello --stream stderr")  # fmt: skip
@@ -368,7 +384,7 @@ def workload_group(kind: Kind) -> click.Group:
                 return
             time.sleep(POLL_SECONDS)
 
-    logs.help = f"Print a {kind.command}'s output (stdout and stderr), or follow it to its end."
+    logs.help = f"Print {kind.a_noun}'s output (stdout and stderr), or follow it to its end."
 
     @group.command(epilog=f"\b\nExamples:\n  {cmd} delete hello\n  {cmd} delete hello -p team-a")
     @click.argument("name")
@@ -377,16 +393,20 @@ def workload_group(kind: Kind) -> click.Group:
         config = Config.load()
         api = Api.signed_in(config)
         workload = find_workload(api, kind, name, project_for(api, config, project, required=False))
-        api.delete(f"/api/v1/workloads/{kind.resource}/{workload['id']}", what=f"Deleting {kind.command} {name!r}")
+        api.delete(f"/api/v1/workloads/{kind.resource}/{workload['id']}", what=f"Deleting {kind.noun} {name!r}")
         click.echo(f"{kind.title} {name!r} deleted.", err=True)
 
-    delete.help = f"Delete a {kind.command}: it is stopped if it runs, and its records go."
+    delete.help = f"Delete {kind.a_noun}: it is stopped if it runs, and its records go."
 
     for action, verb, what in (
-        ("suspend", "suspended", "Stop it, keeping its definition, so that it can be resumed."),
-        ("resume", "resumed", "Queue a suspended one again."),
+        (
+            ("suspend", "suspended", "Stop it, keeping its definition, so that it can be resumed."),
+            ("resume", "resumed", "Queue a suspended one again, as a new run under the same id."),
+        )
+        if kind.suspendable
+        else ()
     ):
-        group.command(action, help=f"{action.capitalize()} a {kind.command}. {what}",
+        group.command(action, help=f"{action.capitalize()} {kind.a_noun}. {what}",
                       epilog=f"\b\nExamples:\n  {cmd} {action} hello\n  {cmd} {action} hello -p team-a")(
             project_option(click.argument("name")(_lifecycle(kind, action, verb)))
         )  # fmt: skip
@@ -399,7 +419,7 @@ def _lifecycle(kind: Kind, action: str, verb: str) -> Callable[..., None]:
         api = Api.signed_in(config)
         workload = find_workload(api, kind, name, project_for(api, config, project, required=False))
         api.post(f"/api/v1/workloads/{kind.resource}/{workload['id']}/{action}",
-                 what=f"Cannot {action} {kind.command} {name!r}")  # fmt: skip
+                 what=f"Cannot {action} {kind.noun} {name!r}")  # fmt: skip
         click.echo(f"{kind.title} {name!r} {verb}.", err=True)
 
     return run

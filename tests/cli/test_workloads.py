@@ -151,3 +151,37 @@ def test_tables_fit_the_terminal(signed_in, cluster):
     assert max(len(line) for line in lines) <= 60
     assert lines[0].split()[:3] == ["NAME", "PROJECT", "PHASE"]  # the last columns went, not the first
     assert lines[1].split()[:2] == ["a-training-with-a-rather-long-name", "default"]
+
+
+def test_a_distributed_training_is_submitted_with_its_workers(signed_in, cluster):
+    done = signed_in("distributed", "submit", "ddp", "-p", "default", "--workers", "2", "-g", "1", "-o", "json",
+                     "--command", "--", "echo rank $RANK of $WORLD_SIZE")  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["spec"]["numWorkers"] == 2
+    listed = json.loads(signed_in("distributed", "list", "-p", "default", "-o", "json").stdout)
+    assert [(w["name"], w["type"], w["requestedPods"]["max"]) for w in listed] == [("ddp", "Distributed", 2)]
+    one = signed_in("distributed", "submit", "solo", "-p", "default", "--workers", "1", "--", "true")
+    assert one.returncode == 2
+    assert "numWorkers: A distributed training runs at least 2 workers" in one.stderr
+
+
+def test_suspend_and_resume_a_running_training(signed_in, cluster, agent):
+    agent.start()
+    signed_in("training", "submit", "steady", "-p", "default", "--command", "--", "echo run started; sleep 300")
+
+    def phase() -> str:
+        return json.loads(signed_in("training", "describe", "steady", "-p", "default", "-o", "json").stdout)["phase"]
+
+    wait_until(lambda: phase() == "Running", what="the training to run")
+    suspended = signed_in("training", "suspend", "steady", "-p", "default")
+    assert suspended.returncode == 0, suspended.stderr
+    wait_until(lambda: phase() == "Stopped", what="the training to be stopped")
+    again = signed_in("training", "suspend", "steady", "-p", "default")
+    assert again.returncode == 6 and "already suspended" in again.stderr
+
+    resumed = signed_in("training", "resume", "steady", "-p", "default")
+
+    assert resumed.returncode == 0, resumed.stderr
+    wait_until(lambda: phase() == "Running", what="the training to run again")
+    assert signed_in("training", "delete", "steady", "-p", "default").returncode == 0
