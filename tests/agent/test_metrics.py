@@ -6,12 +6,14 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
 from agent.metrics import (
     MetricsSampler,
     MetricsShipper,
+    NvmlReader,
     UsageReading,
     device_share,
     process_tree,
@@ -276,3 +278,50 @@ def test_while_nothing_is_connected_the_buffer_keeps_only_the_newest_samples():
         shipper.take_sample()
 
     assert [s.at.second for s in shipper.buffer] == list(range(16, 26))
+
+
+class MockPynvml:
+    """A mock of the nvidia-ml-py module (there is no GPU here), answering as it does on a device
+    with two processes, one of which has no memory figure (NVML_VALUE_NOT_AVAILABLE)."""
+
+    NVMLError_NotFound = type("NVMLError_NotFound", (Exception,), {})
+
+    def __init__(self, utilization_samples):
+        self.utilization_samples = utilization_samples
+        self.asked_since: list[int] = []
+
+    def nvmlDeviceGetHandleByUUID(self, uuid):
+        if uuid != "GPU-0":
+            raise RuntimeError("no such device")
+        return "handle-0"
+
+    def nvmlDeviceGetMemoryInfo(self, handle):
+        return SimpleNamespace(used=7 * GIB, total=80 * GIB)
+
+    def nvmlDeviceGetUtilizationRates(self, handle):
+        return SimpleNamespace(gpu=63, memory=20)
+
+    def nvmlDeviceGetComputeRunningProcesses(self, handle):
+        return [SimpleNamespace(pid=100, usedGpuMemory=3 * GIB), SimpleNamespace(pid=101, usedGpuMemory=None)]
+
+    def nvmlDeviceGetProcessUtilization(self, handle, since):
+        self.asked_since.append(since)
+        if not self.utilization_samples:
+            raise self.NVMLError_NotFound()
+        return self.utilization_samples.pop(0)
+
+
+def utilization_sample(pid, time_stamp, sm):
+    return SimpleNamespace(pid=pid, timeStamp=time_stamp, smUtil=sm, memUtil=0)
+
+
+def test_the_nvml_reader_reads_devices_and_processes_as_nvml_answers():
+    nvml = MockPynvml([[utilization_sample(100, 10, 40), utilization_sample(100, 20, 60)]])
+    reader = NvmlReader(nvml)
+
+    assert reader.device("GPU-0") == UsageReading(7 * GIB, 63.0)
+    assert reader.device("GPU-7") is None
+    assert reader.processes("GPU-0") == {100: UsageReading(3 * GIB, 50.0), 101: UsageReading(None, 0.0)}
+    # The next read asks only for samples newer than those seen; none since means no process ran.
+    assert reader.processes("GPU-0") == {100: UsageReading(3 * GIB, 0.0), 101: UsageReading(None, 0.0)}
+    assert nvml.asked_since == [0, 20]
