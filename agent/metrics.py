@@ -213,11 +213,12 @@ def _sum(values: Iterable[int | None]) -> int | None:
 
 
 class MetricsSampler:
-    """Takes one :class:`MetricsSample` of the node's devices and the workloads on them."""
+    """Takes one :class:`MetricsSample` of the node's devices (the inventory as it is now) and
+    the workloads on them."""
 
     def __init__(
         self,
-        inventory: Inventory,
+        inventory: Callable[[], Inventory],
         statuses: Callable[[], Mapping[str, WorkloadStatus]],
         specs: Callable[[], Mapping[str, WorkloadSpec]],
         processes: Callable[[str], set[int] | None],
@@ -230,7 +231,7 @@ class MetricsSampler:
         self.reader = reader
 
     def sample(self, interval_seconds: float, at: datetime | None = None) -> MetricsSample:
-        devices = {gpu.uuid: (node.name, gpu) for node in self.inventory.nodes for gpu in node.gpus}
+        devices = {gpu.uuid: (node.name, gpu) for node in self.inventory().nodes for gpu in node.gpus}
         allocated: dict[str, float] = {uuid: 0.0 for uuid in devices}
         process_cache: dict[str, dict[int, UsageReading] | None] = {}
         specs = self._specs()
@@ -362,7 +363,7 @@ def shipper_for(reconciler: Any, interval: float, batch_seconds: float) -> Metri
     NVML when the inventory has real devices."""
     real = any(not gpu.simulated for node in reconciler.inventory.nodes for gpu in node.gpus)
     sampler = MetricsSampler(
-        reconciler.inventory,
+        lambda: reconciler.inventory,  # replaced when devices change
         statuses=reconciler.actual,
         specs=lambda: reconciler.desired,
         processes=local_workload_processes(reconciler.runtime),

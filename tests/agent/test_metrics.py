@@ -80,7 +80,7 @@ def running(workload_id: str, *uuids: str) -> WorkloadStatus:
 
 def sampler(devices, statuses, specs, reader=None, processes=None) -> MetricsSampler:
     return MetricsSampler(
-        inventory(devices),
+        lambda: inventory(devices),
         statuses=lambda: {s.workload_id: s for s in statuses},
         specs=lambda: {s.id: s for s in specs},
         processes=processes or (lambda workload_id: None),
