@@ -100,6 +100,7 @@ def test_deleting_it_takes_it_off_the_lists(org, researcher):
         (lambda b: b["spec"].update(distributedFramework="Horovod"), "spec.distributedFramework"),
         (lambda b: b.update(masterSpec={"command": "python master.py"}), "masterSpec"),
         (lambda b: b.update(masterSpecSameAsWorker="yes"), "masterSpecSameAsWorker"),
+        (lambda b: b.update(masterSpecSameAsWorker=False), "masterSpecSameAsWorker"),
         (lambda b: b["spec"]["compute"].update(gpuDevicesRequest=-1), "spec.compute.gpuDevicesRequest"),
         (lambda b: b["spec"].update(bogus=1), "spec.bogus"),
         (lambda b: b.update(name="DDP"), "name"),

@@ -268,6 +268,11 @@ class DistributedCreationSerializer(TrainingCreationSerializer):
             "leave masterSpec out (masterSpecSameAsWorker)."
         )
 
+    def validate_masterSpecSameAsWorker(self, value: bool) -> bool:
+        if not value:
+            raise serializers.ValidationError("Tessera runs every process of a distributed training from spec.")
+        return value
+
     def workers(self, spec: dict[str, Any]) -> int:
         return spec["numWorkers"]
 
