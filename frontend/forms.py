@@ -22,7 +22,16 @@ from workloads.services import WorkloadConflict
 # Fields whose values the API wants as JSON numbers; a value that does not read as one stays a
 # string, so the API's own "A valid number is required." lands next to the field.
 NUMBER_FIELDS = frozenset(
-    {"deserved", "limit", "overQuotaWeight", "gpuDevicesRequest", "gpuPortionRequest", "gpuPortionLimit", "roleId"}
+    {
+        "deserved",
+        "limit",
+        "overQuotaWeight",
+        "gpuDevicesRequest",
+        "gpuPortionRequest",
+        "gpuPortionLimit",
+        "roleId",
+        "numWorkers",
+    }  # fmt: skip
 )
 PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 # What a caller can get wrong: shown on the form, nothing stored.

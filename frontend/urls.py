@@ -9,6 +9,7 @@ urlpatterns = [
     path("workloads/new/", views.workload_new, name="workload-page-new"),
     path("workloads/<uuid:workload_id>/", views.workload_detail, name="workload-page-detail"),
     path("workloads/<uuid:workload_id>/delete/", views.workload_delete, name="workload-page-delete"),
+    path("workloads/<uuid:workload_id>/<str:change>/", views.workload_change, name="workload-page-change"),
     path("clusters/", cluster_pages.cluster_list, name="cluster-page-list"),
     path("clusters/<uuid:cluster_id>/", cluster_pages.cluster_detail, name="cluster-page-detail"),
     path("departments/", org_pages.department_list, name="department-page-list"),

@@ -98,3 +98,74 @@ def test_my_workloads_lists_only_the_signed_in_users_own(researcher, admin, site
     mine = researcher.get("/workloads/?mine=1").content.decode()
 
     assert "ritas" in mine and "admins" not in mine and "My workloads" in mine
+
+
+def test_a_distributed_training_is_submitted_with_its_workers(researcher, site):
+    form = researcher.get("/workloads/new/").content.decode()
+    assert '<option value="distributed"' in form
+
+    refused = researcher.post("/workloads/new/", training(site, _type="distributed"))
+    assert refused.status_code == 400 and "at least 2" in field_error(refused, "spec.numWorkers")
+
+    submitted = researcher.post("/workloads/new/", training(site, _type="distributed", **{"spec.numWorkers": "3"}))
+
+    assert submitted.status_code == 302
+    workload = Workload.objects.get(name="hello")
+    assert (workload.workload_type, workload.workers) == ("Distributed", 3)
+
+
+def test_workers_given_to_a_plain_training_are_left_out(researcher, site):
+    researcher.post("/workloads/new/", training(site, **{"spec.numWorkers": "3"}))
+
+    assert Workload.objects.get(name="hello").workers == 1
+
+
+def test_a_researcher_suspends_and_resumes_his_training(researcher, site):
+    researcher.post("/workloads/new/", training(site))
+    workload = Workload.objects.get(name="hello")
+    page = researcher.get(f"/workloads/{workload.pk}/")
+    assert has_button(page, "Suspend") and not has_button(page, "Resume")
+
+    assert researcher.post(f"/workloads/{workload.pk}/suspend/").status_code == 302
+    workload.refresh_from_db()
+    assert workload.suspended_at is not None and workload.phase == "Stopped"
+    page = researcher.get(f"/workloads/{workload.pk}/")
+    assert has_button(page, "Resume") and not has_button(page, "Suspend")
+
+    first_run = workload.run
+    assert researcher.post(f"/workloads/{workload.pk}/resume/").status_code == 302
+    workload.refresh_from_db()
+    assert workload.suspended_at is None and workload.phase == "Pending" and workload.run == first_run + 1
+    assert set(AuditEvent.objects.filter(object_name="hello").values_list("action", flat=True)) >= {
+        "suspend", "resume",
+    }  # fmt: skip
+
+
+def test_resuming_a_workload_that_is_not_suspended_says_why(researcher, site):
+    researcher.post("/workloads/new/", training(site))
+    workload = Workload.objects.get(name="hello")
+
+    answer = researcher.post(f"/workloads/{workload.pk}/resume/", follow=True)
+
+    assert "is not suspended" in answer.content.decode()
+
+
+def test_an_inference_has_no_suspend_button_and_cannot_be_suspended(researcher, site):
+    researcher.post("/workloads/new/", training(site, _type="inferences"))
+    workload = Workload.objects.get(name="hello")
+
+    assert not has_button(researcher.get(f"/workloads/{workload.pk}/"), "Suspend")
+    answer = researcher.post(f"/workloads/{workload.pk}/suspend/", follow=True)
+    assert "cannot be suspended" in answer.content.decode()
+    workload.refresh_from_db()
+    assert workload.suspended_at is None
+
+
+def test_a_viewer_cannot_suspend_a_training(viewer, researcher, site):
+    researcher.post("/workloads/new/", training(site))
+    workload = Workload.objects.get(name="hello")
+
+    assert not has_button(viewer.get(f"/workloads/{workload.pk}/"), "Suspend")
+    assert viewer.post(f"/workloads/{workload.pk}/suspend/").status_code == 403
+    workload.refresh_from_db()
+    assert workload.suspended_at is None

@@ -22,14 +22,23 @@ function offerProjects() {
   showQuota();
 }
 
+const workers = document.getElementById("f-spec-numWorkers").closest(".field");
+function showWorkers() {
+  workers.hidden = type?.value !== "distributed";
+}
+
 function showShare() {
   const chosen = document.querySelector("input[name=_gpuFraction]:checked")?.value || "whole";
   portion.hidden = chosen !== "portion";
   memory.hidden = chosen !== "memory";
 }
 
-type?.addEventListener("change", offerProjects);
+type?.addEventListener("change", () => {
+  offerProjects();
+  showWorkers();
+});
 project.addEventListener("change", showQuota);
 for (const radio of document.querySelectorAll("input[name=_gpuFraction]")) radio.addEventListener("change", showShare);
 offerProjects();
 showShare();
+showWorkers();
