@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 
 import agent
 from agent.connection.backoff import Backoff
+from agent.connection.outbox import Outbox
 from agent.connection.transport import Transport, TransportError, TransportRefused
+from agent.gpu.guard import GpuGuard
 from agent.metrics import Send, seconds_from_env, shipper_for
-from agent.protocol import Inventory
+from agent.protocol import CordonSpec, Inventory, InventoryMessage, WorkloadStatus
 from agent.reconciler import Reconciler
 from agent.runtime.base import Runtime
-from agent.session import Session
+from agent.session import Session, reportable
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +52,18 @@ class Agent:
         inventory: Inventory,
         transport_factory: Callable[[], Transport],
         config: AgentConfig = AgentConfig(),
+        guard: GpuGuard | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
-        self.inventory = inventory
+        # The guard keeps the inventory current (health, cordons) and enforces GPU shares.
+        self.guard = guard
+        self.inventory = guard.inventory if guard is not None else inventory
         self.config = config
-        self.reconciler = Reconciler(runtime, inventory, config.stop_grace_seconds)
+        self.reconciler = Reconciler(runtime, self.inventory, config.stop_grace_seconds)
+        self.outbox = outbox if outbox is not None else Outbox(None)
+        # What the control plane has been told, or will be (by the next hello, or from the
+        # outbox): kept across connections, so changes made while it is away are not lost.
+        self.reported: dict[str, WorkloadStatus] = {**self.reconciler.actual(), **self.outbox.latest()}
         self.backoff = Backoff(config.backoff_initial, config.backoff_cap)
         self.metrics = shipper_for(self.reconciler, config.metrics_interval, config.metrics_batch_seconds)
         self._transport_factory = transport_factory
@@ -85,8 +95,12 @@ class Agent:
             except Exception:
                 log.exception("reconcile tick failed; trying again on the next one")
                 statuses = None
+            if statuses is not None and self.guard is not None:
+                await self._guard_tick(statuses)
             session = self._session
-            if session is not None and statuses is not None:
+            if statuses is not None and (session is None or not session.ready):
+                self._record_offline(statuses)
+            elif session is not None and statuses is not None:
                 try:
                     await session.publish(statuses)
                 except TransportError as exc:
@@ -98,6 +112,39 @@ class Agent:
                 await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
             except TimeoutError:
                 pass
+
+    async def _guard_tick(self, statuses: dict[str, WorkloadStatus]) -> None:
+        assert self.guard is not None
+        try:
+            changed = self.guard.tick(statuses, self.reconciler.desired)
+        except Exception:
+            log.exception("the GPU guard failed; trying again on the next tick")
+            return
+        if changed is None:
+            return
+        self.inventory = changed
+        self.reconciler.set_inventory(changed)
+        session = self._session
+        if session is not None and session.ready:
+            try:
+                await session.send(InventoryMessage(inventory=changed))
+            except TransportError as exc:
+                log.debug("could not send the inventory: %s", exc)  # the next hello carries it
+
+    def _record_offline(self, statuses: dict[str, WorkloadStatus]) -> None:
+        """No connection: status changes of the runtime's workloads wait in the outbox."""
+        known = self.reconciler.runtime.known()
+        for workload_id, status in statuses.items():
+            previous = self.reported.get(workload_id)
+            if workload_id not in known or (previous is not None and reportable(previous) == reportable(status)):
+                continue
+            self.outbox.append(status)
+            self.reported[workload_id] = status
+
+    def _on_cordons(self, cordons: list[CordonSpec]) -> None:
+        if self.guard is not None:
+            self.guard.set_cordons(cordons)
+        self._wake.set()
 
     def _metrics_connection(self) -> Send | None:
         session = self._session
@@ -113,6 +160,9 @@ class Agent:
                 welcome_timeout=self.config.welcome_timeout,
                 on_welcome=self.backoff.reset,
                 on_desired_state=self._wake.set,
+                outbox=self.outbox,
+                reported=self.reported,
+                on_cordons=self._on_cordons,
             )
             self._session = session
             try:

@@ -16,10 +16,12 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
+from agent.connection.outbox import Outbox
 from agent.connection.transport import Transport, TransportError
 from agent.logship import LogShipper
 from agent.protocol import (
     AckMessage,
+    CordonSpec,
     DesiredStateMessage,
     ErrorMessage,
     HeartbeatMessage,
@@ -44,7 +46,7 @@ class SessionError(TransportError):
     """The control plane did not hold up its side of the protocol (e.g. no welcome)."""
 
 
-def _reportable(status: WorkloadStatus) -> tuple[object, ...]:
+def reportable(status: WorkloadStatus) -> tuple[object, ...]:
     # Only these fields make a status "changed"; timestamps alone do not.
     return (status.phase, status.message, status.exit_code, status.node, tuple(status.gpus))
 
@@ -70,6 +72,9 @@ class Session:
         welcome_timeout: float = 30.0,
         on_welcome: Callable[[], None] = lambda: None,
         on_desired_state: Callable[[], None] = lambda: None,
+        outbox: Outbox | None = None,
+        reported: dict[str, WorkloadStatus] | None = None,
+        on_cordons: Callable[[list[CordonSpec]], None] = lambda cordons: None,
     ) -> None:
         self.transport = transport
         self.reconciler = reconciler
@@ -86,7 +91,13 @@ class Session:
         self._logs: LogShipper | None = None
         self._full_received = False
         self._acked = 0
-        self._reported: dict[str, WorkloadStatus] = {}
+        self.on_cordons = on_cordons
+        # Status changes go through the outbox (kept until acknowledged); ``reported`` is what
+        # the control plane has or will have from it, shared with the agent across connections.
+        self._outbox = outbox if outbox is not None else Outbox(None)
+        self._reported: dict[str, WorkloadStatus] = reported if reported is not None else {}
+        self._outbox_sent: list[tuple[int, int]] = []  # (seq, outbox entry id) sent here
+        self._outbox_flushed = 0
         self._last_seq: dict[str, int] = {}  # the latest message about each workload
         self._final_sent: set[str] = set()  # workloads whose final status went out here
 
@@ -126,6 +137,7 @@ class Session:
                     if chunk is None:
                         break
                     self._last_seq[workload_id] = await self._send(chunk)
+        await self._flush_outbox()  # changes from while the control plane was away, in order
         if not self._full_received:
             return  # Pending reasons may be stale until the control plane says what it wants.
         for workload_id in [w for w in self._reported if w not in statuses]:
@@ -133,17 +145,32 @@ class Session:
         known = self.runtime.known()
         for workload_id, status in statuses.items():
             previous = self._reported.get(workload_id)
-            if previous is not None and _reportable(previous) == _reportable(status):
+            if previous is not None and reportable(previous) == reportable(status):
                 continue
             if workload_id not in known and workload_id not in self.reconciler.desired:
                 continue  # not started, and a desired state that came meanwhile dropped it
             if status.phase.is_terminal and not logs.caught_up(workload_id):
                 continue
-            self._last_seq[workload_id] = await self._send(WorkloadStatusMessage(status=status))
+            self._outbox.append(status)
             self._reported[workload_id] = status
-            if status.phase.is_terminal:
-                self._final_sent.add(workload_id)
+        await self._flush_outbox()
         self._forget_acknowledged(logs)
+
+    @property
+    def ready(self) -> bool:
+        """Welcomed: what the agent publishes now goes out on this connection."""
+        return self._logs is not None
+
+    async def _flush_outbox(self) -> None:
+        for entry in self._outbox.entries():
+            if entry.id <= self._outbox_flushed:
+                continue
+            seq = await self._send(WorkloadStatusMessage(status=entry.status))
+            self._outbox_flushed = entry.id
+            self._outbox_sent.append((seq, entry.id))
+            self._last_seq[entry.status.workload_id] = seq
+            if entry.status.phase.is_terminal:
+                self._final_sent.add(entry.status.workload_id)
 
     async def send(self, message: BaseModel) -> int:
         """Send one more message on this connection (a metrics batch); returns its number."""
@@ -155,15 +182,21 @@ class Session:
 
     async def _hello(self) -> None:
         statuses = self.reconciler.actual()
+        # A workload with changes in the outbox gets them in order after the welcome instead.
+        waiting = self._outbox.latest()
         seq = await self._send(
             HelloMessage(
                 agent_version=self.agent_version,
                 inventory=self.inventory,
-                workloads=list(statuses.values()),
+                workloads=[status for workload_id, status in statuses.items() if workload_id not in waiting],
             )
         )
-        self._reported = dict(statuses)
+        self._reported.clear()
+        self._reported.update(statuses)
+        self._reported.update(waiting)
         for workload_id, status in statuses.items():
+            if workload_id in waiting:
+                continue
             self._last_seq[workload_id] = seq
             if status.phase.is_terminal:
                 self._final_sent.add(workload_id)
@@ -183,10 +216,16 @@ class Session:
             self._welcome(message)
         elif isinstance(message, DesiredStateMessage):
             self.reconciler.apply(message)
+            if message.cordons is not None:
+                self.on_cordons(list(message.cordons))
             self._full_received = self._full_received or message.full
             self.on_desired_state()
         elif isinstance(message, AckMessage):
             self._acked = max(self._acked, message.ack_seq)
+            delivered = [entry_id for seq, entry_id in self._outbox_sent if seq <= message.ack_seq]
+            if delivered:
+                self._outbox.remove_through(max(delivered))
+                self._outbox_sent = [(seq, e) for seq, e in self._outbox_sent if seq > message.ack_seq]
             log.debug("control plane acknowledged up to %d", message.ack_seq)
         elif isinstance(message, ErrorMessage):
             log.warning("the control plane rejected message %s: %s", message.ref_seq, message.message)
@@ -212,11 +251,13 @@ class Session:
 
     def _forget_acknowledged(self, logs: LogShipper) -> None:
         known = self.runtime.known()
+        waiting = self._outbox.workloads()
         for workload_id in sorted(self._final_sent):
             if (
                 workload_id in known
                 and workload_id not in self.reconciler.desired
                 and self._last_seq.get(workload_id, 0) <= self._acked
+                and workload_id not in waiting
                 and logs.caught_up(workload_id)
             ):
                 self.reconciler.forget(workload_id)
