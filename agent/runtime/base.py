@@ -9,12 +9,25 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from agent.protocol import GpuDevice, WorkloadSpec, WorkloadStatus
 
 Stream = Literal["stdout", "stderr"]
 STREAMS: tuple[Stream, ...] = ("stdout", "stderr")
+
+PREEMPTED = "Preempted"
+"""How the message of an evicted workload begins. Eviction is no ending: the workload is requeued
+(Stopping, then Pending, with this message) and may be started again under the same id."""
+
+
+@dataclass(frozen=True)
+class WorkerPlacement:
+    """Where one worker (process) of a workload runs: its node and the devices it uses."""
+
+    node: str
+    devices: tuple[GpuDevice, ...] = ()
 
 
 class UnknownWorkload(KeyError):
@@ -30,16 +43,35 @@ class Runtime(ABC):
     told to forget it."""
 
     @abstractmethod
-    def start(self, spec: WorkloadSpec, node: str, devices: Sequence[GpuDevice]) -> None:
-        """Start ``spec`` on ``devices`` of ``node``. Raises :class:`WorkloadExists` if the
-        workload was ever started (and not forgotten); a workload that cannot run (no command)
-        is recorded as failed rather than raising."""
+    def start(
+        self,
+        spec: WorkloadSpec,
+        node: str,
+        devices: Sequence[GpuDevice],
+        workers: Sequence[WorkerPlacement] = (),
+    ) -> None:
+        """Start ``spec`` on ``devices`` of ``node``, or, when ``workers`` is given, one process
+        per worker placement (a distributed workload's gang). Raises :class:`WorkloadExists` if
+        the workload was ever started (and not forgotten) unless it was evicted and has ended:
+        then it starts again under the same id, its logs appended to. A workload that cannot run
+        (no command) is recorded as failed rather than raising."""
 
     @abstractmethod
     def stop(self, workload_id: str, grace_seconds: float, reason: str | None = None) -> None:
         """Ask the workload to end (SIGTERM or equivalent), forcing it after ``grace_seconds``.
         Returns at once; :meth:`poll` reports Stopping, then Stopped, or with ``reason`` (the
-        agent stopped it for a fault, e.g. its GPU memory cap) Failed with that reason."""
+        agent stopped it for a fault, e.g. its GPU memory cap) Failed with that reason. Stopping an
+        evicted workload makes its end final (Stopped) rather than a requeue."""
+
+    @abstractmethod
+    def evict(self, workload_id: str, grace_seconds: float, reason: str) -> None:
+        """Stop the workload as :meth:`stop` does, for the scheduler: :meth:`poll` reports it
+        Stopping, then Pending (holding no device), with a message beginning :data:`PREEMPTED`
+        and ``reason``. It never reaches a terminal phase by this; :meth:`start` runs it again."""
+
+    @abstractmethod
+    def placement(self, workload_id: str) -> tuple[WorkerPlacement, ...]:
+        """Where each worker of the workload was last started (empty if it never was)."""
 
     @abstractmethod
     def poll(self) -> dict[str, WorkloadStatus]:

@@ -1,13 +1,26 @@
-"""The agent's whole-GPU dialect over the full scheduler.
+"""The agent's mapping onto the full scheduler: its inventory, queues and workloads in, decisions
+by workload id and device uuid out.
 
-The reconciler names devices by uuid and has no queues yet: every job goes to one project that
-deserves the whole cluster, work already running is never moved, and device uuids are mapped to
-indexes and back. Placement, ordering and reasons are the full scheduler's.
+Departments and projects come from the control plane's queues; every workload waits in its
+project's queue with its priority, preemptibility and GPU request (whole devices, a portion or an
+amount of memory of each, one pod per worker of a gang); work already running is given with the
+devices each worker holds, so reclaim, preempt and consolidate may act on it. Devices are uuids
+here and indexes (their order in the node's inventory) inside the scheduler.
+
+``schedule`` below is the older whole-GPU dialect (``api.whole_gpu``), which the agent no longer
+uses; it stays while the package exports it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from agent.protocol import Inventory, QueueSpec, WorkloadSpec
+from agent.protocol import PoolQuota as PoolQuotaSpec
 from agent.scheduler.api import (
+    DEFAULT_GPU_MEMORY_MIB,
     ClusterSnapshot,
     Decisions,
     Node,
@@ -21,6 +34,137 @@ from agent.scheduler.api import (
 from agent.scheduler.cycle import run_cycle
 from agent.scheduler.placement import MILLI
 from agent.scheduler.plugins import DEFAULT_PLUGINS, fair_share_note
+
+
+@dataclass(frozen=True)
+class Pod:
+    """One worker of a workload: its node and the uuids of the devices it uses."""
+
+    node: str
+    devices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Held:
+    """A workload that holds devices: running (since ``started_at``), or placed and waiting for
+    devices still held by work being stopped."""
+
+    spec: WorkloadSpec
+    pods: tuple[Pod, ...]
+    started_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class AgentDecisions:
+    """One cycle's decisions by workload id: where to start (one pod per worker), what to evict
+    (with the scheduler's reason) and why the rest waits."""
+
+    placements: Mapping[str, tuple[Pod, ...]] = field(default_factory=dict)
+    evictions: Mapping[str, str] = field(default_factory=dict)
+    pending: Mapping[str, str] = field(default_factory=dict)
+
+
+def decide(
+    inventory: Inventory,
+    queues: Sequence[QueueSpec],
+    pending: Sequence[WorkloadSpec],
+    held: Sequence[Held],
+    now: float,
+) -> AgentDecisions:
+    """Run one full scheduling cycle (every action, the default plugins) over the agent's view."""
+    uuids = {node.name: tuple(gpu.uuid for gpu in node.gpus) for node in inventory.nodes}
+    index = {(name, uuid): i for name, devices in uuids.items() for i, uuid in enumerate(devices)}
+    labels = _labels([*pending, *(h.spec for h in held)])
+    workloads = [_workload(spec, labels[spec.id]) for spec in pending]
+    for work in held:
+        pods = tuple(
+            RunningPod(pod.node, tuple(index[pod.node, uuid] for uuid in pod.devices), work.started_at)
+            for pod in work.pods
+        )
+        workloads.append(_workload(work.spec, labels[work.spec.id], pods))
+    nodes = tuple(
+        Node(
+            name=node.name,
+            gpus=len(node.gpus),
+            gpu_memory_mib=min((gpu.memory_mib for gpu in node.gpus if gpu.memory_mib), default=DEFAULT_GPU_MEMORY_MIB),
+            gpu_model=node.gpus[0].model if node.gpus else "",
+            unhealthy=frozenset(i for i, gpu in enumerate(node.gpus) if node.cordoned or not gpu.schedulable),
+        )
+        for node in inventory.nodes
+    )
+    outcome = run_cycle(Snapshot(nodes=nodes, queues=_queues(queues), workloads=tuple(workloads), now=now))
+    ids = {label: workload_id for workload_id, label in labels.items()}
+    return AgentDecisions(
+        placements={
+            ids[name]: tuple(Pod(p.node, tuple(uuids[p.node][i] for i in p.gpus)) for p in pods)
+            for name, pods in outcome.placements.items()
+        },
+        evictions={ids[name]: reason for name, reason in outcome.evictions.items()},
+        pending={ids[name]: reason for name, reason in outcome.pending.items()},
+    )
+
+
+def _labels(specs: Sequence[WorkloadSpec]) -> dict[str, str]:
+    # The scheduler names workloads in its reasons ("preempted by train-big"): use the name people
+    # gave, made unique with the id where two workloads share it.
+    counts = Counter(spec.name for spec in specs)
+    return {spec.id: spec.name if counts[spec.name] == 1 else f"{spec.name} ({spec.id})" for spec in specs}
+
+
+def _workload(spec: WorkloadSpec, name: str, running: tuple[RunningPod, ...] = ()) -> Workload:
+    fractional = spec.gpu_portion is not None or spec.gpu_memory_mib is not None
+    return Workload(
+        name=name,
+        project=spec.project,
+        priority=spec.priority,
+        preemptible=spec.preemptible,
+        pods=spec.workers,
+        gpus=max(spec.gpu_devices, 1) if fractional else spec.gpu_devices,
+        gpu_portion=spec.gpu_portion,
+        gpu_memory_mib=spec.gpu_memory_mib if spec.gpu_portion is None else None,
+        gpu_portion_limit=spec.gpu_portion_limit,
+        submitted_at=spec.submitted_at.timestamp(),
+        running=running,
+    )
+
+
+def _queues(specs: Sequence[QueueSpec]) -> tuple[Queue, ...]:
+    """Departments, then projects, named as people know them (projects by the name workloads
+    give; a department sharing a project's name is told apart)."""
+    projects = {spec.name for spec in specs if spec.kind == "project"}
+    departments = {
+        spec.id: spec.name if spec.name not in projects else f"{spec.name} (department)"
+        for spec in specs
+        if spec.kind == "department"
+    }
+    ordered = sorted(specs, key=lambda spec: spec.kind != "department")
+    return tuple(
+        Queue(
+            name=departments[spec.id] if spec.kind == "department" else spec.name,
+            parent=departments.get(spec.parent or "") if spec.kind == "project" else None,
+            quotas={pool.node_pool: _quota(pool) for pool in spec.pools},
+        )
+        for spec in ordered
+    )
+
+
+def _quota(pool: PoolQuotaSpec) -> PoolQuota:
+    def milli(value: float) -> int:
+        return -1 if value < 0 else round(value * MILLI)
+
+    cpu, memory = pool.cpu, pool.memory
+    return PoolQuota(
+        deserved_milli=milli(pool.gpu.deserved),
+        over_quota_weight=pool.gpu.over_quota_weight,
+        limit_milli=milli(pool.gpu.limit),
+        cpu_deserved_milli=None if cpu is None else round(cpu.deserved),
+        cpu_limit_milli=-1 if cpu is None else round(cpu.limit),
+        memory_deserved_mib=None if memory is None else round(memory.deserved),
+        memory_limit_mib=-1 if memory is None else round(memory.limit),
+    )
+
+
+# --- the older whole-GPU dialect ---------------------------------------------------------------
 
 AGENT_PLUGINS = tuple(plugin for plugin in DEFAULT_PLUGINS if plugin is not fair_share_note.register)
 """The agent's one synthetic project has no fair share worth explaining to anyone."""

@@ -3,9 +3,11 @@
 Standard library only: the supervisor imports this module. A workload's directory holds
 ``spec.json``, ``placement.json``, ``work/`` (the process's cwd), ``stdout.log``,
 ``stderr.log``, ``supervisor.json`` (pid and /proc start time of the supervisor), ``stop.json``
-(a stop was requested, with its grace period) and, once it is over, ``exit_code`` (written by the
-supervisor) or ``failure`` (a reason, when there is no exit code). Final files are written
-atomically, so a reader never sees half of one.
+(a stop was requested, with its grace period, and the scheduler's reason when it is an eviction)
+and, once it is over, ``exit_code`` (written by the supervisor; with ``exit_worker``, the rank of
+the gang's worker that failed) or ``failure`` (a reason, when there is no exit code). Final files
+are written atomically, so a reader never sees half of one. An evicted workload started again
+keeps its directory: ``work/`` and the logs carry on, the files of the last run are removed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,12 @@ class WorkloadDir:
         self.supervisor_log = path / "supervisor.log"
         self.stop = path / "stop.json"
         self.exit_code = path / "exit_code"
+        self.exit_worker = path / "exit_worker"
         self.failure = path / "failure"
+
+    def run_files(self) -> tuple[Path, ...]:
+        """The files of one run, removed before an evicted workload starts again."""
+        return (self.supervisor, self.stop, self.exit_code, self.exit_worker, self.failure)
 
     @property
     def workload_id(self) -> str:
@@ -46,6 +53,17 @@ class WorkloadDir:
             return int(self.exit_code.read_text().strip())
         except (OSError, ValueError):
             return None
+
+    def read_exit_worker(self) -> int | None:
+        try:
+            return int(self.exit_worker.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def eviction(self) -> str | None:
+        """The scheduler's reason if the workload's stop is an eviction, else None."""
+        reason = (read_json(self.stop) or {}).get("evicted")
+        return str(reason) if reason is not None else None
 
     def read_failure(self) -> str | None:
         try:

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -21,8 +22,9 @@ from functools import partial
 from pathlib import Path
 
 import agent
-from agent.protocol import GpuDevice, WorkloadSpec, WorkloadStatus
-from agent.runtime.base import Runtime, Stream, UnknownWorkload, WorkloadExists
+from agent.protocol import GpuDevice, WorkloadPhase, WorkloadSpec, WorkloadStatus
+from agent.runtime.base import Runtime, Stream, UnknownWorkload, WorkerPlacement, WorkloadExists
+from agent.runtime.environment import cuda_visible_devices, workload_environment
 from agent.runtime.local.layout import (
     LOST_REASON,
     WorkloadDir,
@@ -43,9 +45,33 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _IMPORT_ROOT = Path(agent.__file__).resolve().parent.parent
 
 
-def cuda_visible_devices(devices: Sequence[GpuDevice]) -> str:
-    """CUDA_VISIBLE_DEVICES for ``devices``: UUIDs of real GPUs, indices of simulated ones."""
-    return ",".join(str(d.index) if d.simulated else d.uuid for d in devices)
+__all__ = ["LocalRuntime", "cuda_visible_devices"]
+
+
+def free_port() -> int:
+    """A TCP port free on this host now, for a gang's rendezvous (MASTER_PORT)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def placement_record(spec: WorkloadSpec, workers: Sequence[WorkerPlacement]) -> dict[str, object]:
+    """``placement.json``: where each worker runs and the environment Tessera gives it; the first
+    worker's node and every device, as the workload's status reports them."""
+    gang = spec.workers > 1 or spec.workload_type == "distributed"
+    port = free_port() if gang else None
+    ranks: list[dict[str, object]] = []
+    for rank, worker in enumerate(workers):
+        local_rank = sum(1 for other in workers[:rank] if other.node == worker.node)
+        env = workload_environment(spec, worker.devices, rank, local_rank, port)
+        ranks.append({"node": worker.node, "gpus": [d.model_dump(mode="json") for d in worker.devices], "env": env})
+    uuids = list(dict.fromkeys(d.uuid for worker in workers for d in worker.devices))
+    return {
+        "node": workers[0].node,
+        "gpus": uuids,
+        "cuda_visible_devices": cuda_visible_devices(workers[0].devices),
+        "workers": ranks,
+    }
 
 
 class LocalRuntime(Runtime):
@@ -68,24 +94,29 @@ class LocalRuntime(Runtime):
     def known(self) -> set[str]:
         return set(self._dirs)
 
-    def start(self, spec: WorkloadSpec, node: str, devices: Sequence[GpuDevice]) -> None:
+    def start(
+        self,
+        spec: WorkloadSpec,
+        node: str,
+        devices: Sequence[GpuDevice],
+        workers: Sequence[WorkerPlacement] = (),
+    ) -> None:
         if not _SAFE_ID.fullmatch(spec.id):
             raise ValueError(f"workload id {spec.id!r} cannot name a directory")
         workload = WorkloadDir(self.root / spec.id)
         if spec.id in self._dirs or workload.path.exists():
-            raise WorkloadExists(spec.id)
-        workload.path.mkdir()
-        self._dirs[spec.id] = workload
+            if not self._requeued(spec.id):
+                raise WorkloadExists(spec.id)
+            # Evicted and ended: the same workload again, in the same directory.
+            for path in workload.run_files():
+                path.unlink(missing_ok=True)
+            log.info("starting requeued workload %s again", spec.id)
+        else:
+            workload.path.mkdir()
+            self._dirs[spec.id] = workload
         atomic_write(workload.spec, spec.model_dump_json(indent=2) + "\n")
-        write_json(
-            workload.placement,
-            {
-                "node": node,
-                "gpus": [d.uuid for d in devices],
-                "cuda_visible_devices": cuda_visible_devices(devices),
-            },
-        )
-        workload.work.mkdir()
+        write_json(workload.placement, placement_record(spec, workers or [WorkerPlacement(node, tuple(devices))]))
+        workload.work.mkdir(exist_ok=True)
         workload.stdout.touch()
         workload.stderr.touch()
         if not command_line(spec.command, spec.args).strip():
@@ -117,13 +148,39 @@ class LocalRuntime(Runtime):
         log.info("started workload %s (supervisor pid %d)", spec.id, child.pid)
 
     def stop(self, workload_id: str, grace_seconds: float, reason: str | None = None) -> None:
+        self._request_stop(workload_id, grace_seconds, {"reason": reason} if reason else {})
+
+    def evict(self, workload_id: str, grace_seconds: float, reason: str) -> None:
+        self._request_stop(workload_id, grace_seconds, {"evicted": reason})
+
+    def placement(self, workload_id: str) -> tuple[WorkerPlacement, ...]:
+        record = read_json(self._dir(workload_id).placement) or {}
+        return tuple(
+            WorkerPlacement(
+                node=str(worker.get("node", "")),
+                devices=tuple(GpuDevice.model_validate(device) for device in worker.get("gpus") or []),
+            )
+            for worker in record.get("workers") or []
+        )
+
+    def _requeued(self, workload_id: str) -> bool:
+        """Whether the workload was evicted and has ended (so it may start again)."""
+        status = self.poll().get(workload_id)
+        return status is not None and status.phase == WorkloadPhase.PENDING
+
+    def _request_stop(self, workload_id: str, grace_seconds: float, why: dict[str, str]) -> None:
         workload = self._dir(workload_id)
-        if workload_id in self._final or workload.stop.exists():
+        if workload_id in self._final:
             return
+        evicted = workload.eviction()
+        if workload.stop.exists() and (evicted is None or "evicted" in why):
+            return
+        # A plain stop of an evicted workload makes its end final: it is no longer requeued.
         request: dict[str, object] = {"grace_seconds": grace_seconds, "requested_at": datetime.now(UTC).isoformat()}
-        if reason:
-            request["reason"] = reason
+        request.update(why)
         write_json(workload.stop, request)
+        if evicted is not None:
+            return  # Already signalled by the eviction.
         if self._supervisor_alive(workload_id):
             pid = int((read_json(workload.supervisor) or {})["pid"])
             try:
@@ -146,6 +203,7 @@ class LocalRuntime(Runtime):
             )
             if status.phase.is_terminal:
                 self._final[workload_id] = status
+            if status.phase.is_terminal or status.phase == WorkloadPhase.PENDING:
                 child = self._children.pop(workload_id, None)
                 if child is not None and child.poll() is None:
                     self._exiting.append(child)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.protocol import WorkloadPhase, WorkloadStatus
+from agent.runtime.base import PREEMPTED
 from agent.runtime.local.layout import WorkloadDir, atomic_write, read_json
 
 GONE_WHILE_STOPPING = "stopped: the process ended with no exit status"
@@ -27,7 +28,8 @@ def describe_exit(code: int) -> str:
 def read_status(workload: WorkloadDir, alive: Callable[[], bool], gone_reason: Callable[[], str]) -> WorkloadStatus:
     """The workload's status. ``alive`` says whether its supervisor still runs; when it does not
     and there is no exit status, the outcome is recorded as a failure with ``gone_reason()`` so it
-    never changes again."""
+    never changes again. An evicted workload is Stopping, then Pending (requeued, holding no
+    device), with a message beginning ``Preempted``: an eviction is never an ending."""
     placement = read_json(workload.placement) or {}
     supervisor = read_json(workload.supervisor) or {}
     common: dict[str, Any] = {
@@ -39,12 +41,17 @@ def read_status(workload: WorkloadDir, alive: Callable[[], bool], gone_reason: C
     stopping = workload.stop.exists()
     # A stop with a reason is the agent's (a fault): the workload then ends Failed with it.
     fault = str((read_json(workload.stop) or {}).get("reason") or "") if stopping else ""
+    eviction = workload.eviction() if stopping else None
+    requeued = WorkloadStatus(
+        workload_id=workload.workload_id, phase=WorkloadPhase.PENDING, message=f"{PREEMPTED}: {eviction}"
+    )
     final = _final_status(workload, stopping, common, fault)
     if final is not None:
-        return final
+        return requeued if eviction is not None else final
     if alive():
         if stopping:
-            return WorkloadStatus(phase=WorkloadPhase.STOPPING, message=fault or "stopping", **common)
+            message = requeued.message if eviction is not None else fault or "stopping"
+            return WorkloadStatus(phase=WorkloadPhase.STOPPING, message=message, **common)
         return WorkloadStatus(phase=WorkloadPhase.RUNNING, **common)
     # The supervisor writes the exit code just before it ends: look again before calling it lost.
     final = _final_status(workload, stopping, common, fault)
@@ -52,6 +59,8 @@ def read_status(workload: WorkloadDir, alive: Callable[[], bool], gone_reason: C
         return final
     reason = GONE_WHILE_STOPPING if stopping else gone_reason()
     atomic_write(workload.failure, reason + "\n")
+    if eviction is not None:
+        return requeued
     return _final_status(workload, stopping, common, fault) or WorkloadStatus(
         phase=WorkloadPhase.FAILED, message=reason, **common
     )
@@ -71,6 +80,9 @@ def _final_status(
             phase, message = WorkloadPhase.COMPLETED, ""
         else:
             phase, message = WorkloadPhase.FAILED, describe_exit(code)
+            worker = workload.read_exit_worker()
+            if worker is not None:
+                message = f"worker {worker} failed: {message}"
         return WorkloadStatus(phase=phase, message=message, exit_code=code, finished_at=finished_at, **common)
     failure = workload.read_failure()
     if failure is not None:
