@@ -42,6 +42,10 @@ class FractionConfig:
     mps_pipe_directory: str | None = None
 
 
+WITHOUT_MPS = FractionConfig()
+"""Shares passed to frameworks and watched by the agent, with no MPS on the node."""
+
+
 @dataclass(frozen=True)
 class MemoryShare:
     """A workload's memory on one device: guaranteed (``request_mib``) and its cap
@@ -103,10 +107,10 @@ def fraction_env(spec: WorkloadSpec, devices: Sequence[GpuDevice], config: Fract
         env[MEMORY_LIMIT_ENV] = str(min(limits))
     if fractions:
         # The smallest device's fraction, so the cap holds on every device.
-        env[MEMORY_FRACTION_ENV] = f"{min(fractions):.4f}"
+        env[MEMORY_FRACTION_ENV] = f"{min(fractions):.4g}"
     portion = compute_portion(spec, devices[0])
     if portion is not None:
-        env[PORTION_ENV] = f"{portion:.4f}"
+        env[PORTION_ENV] = f"{portion:.4g}"
     if config.mps:
         # Ordinals as the client sees its devices, in CUDA_VISIBLE_DEVICES order.
         env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] = ",".join(

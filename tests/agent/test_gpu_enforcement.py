@@ -10,7 +10,9 @@ import pytest
 
 from agent.gpu.enforcement import FractionConfig, MpsDaemon, fraction_env, memory_share
 from agent.protocol import GpuDevice
+from agent.runtime.local.runtime import LocalRuntime
 from tests.agent.conftest import make_spec
+from tests.polling import wait_until
 
 H200 = 143771
 
@@ -39,8 +41,8 @@ def test_a_portion_without_mps_gets_the_framework_variables_and_no_mps_ones():
     assert env == {
         "CUDA_VISIBLE_DEVICES": "GPU-0abc",
         "TESSERA_GPU_MEMORY_LIMIT_MIB": "20000",
-        "TESSERA_GPU_MEMORY_FRACTION": "0.2500",
-        "TESSERA_GPU_PORTION": "0.2500",
+        "TESSERA_GPU_MEMORY_FRACTION": "0.25",
+        "TESSERA_GPU_PORTION": "0.25",
     }
 
 
@@ -70,7 +72,7 @@ def test_a_memory_request_is_capped_at_that_memory_and_counts_as_its_share_of_co
     env = fraction_env(spec, [device(0, 80000)], FractionConfig(mps=True, compute_mode="strict"))
 
     assert env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] == "0=20000M"
-    assert env["TESSERA_GPU_MEMORY_FRACTION"] == "0.2500"
+    assert env["TESSERA_GPU_MEMORY_FRACTION"] == "0.25"
     assert env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] == "25"
 
 
@@ -82,7 +84,7 @@ def test_a_burstable_workload_is_capped_at_its_limit_and_guaranteed_its_request(
 
     assert (share.request_mib, share.limit_mib) == (20000, 40000)
     assert env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] == "0=40000M"
-    assert env["TESSERA_GPU_MEMORY_FRACTION"] == "0.5000"
+    assert env["TESSERA_GPU_MEMORY_FRACTION"] == "0.5"
     assert env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] == "25"  # compute follows the request
 
 
@@ -145,3 +147,15 @@ def test_without_the_mps_binary_the_daemon_is_not_started(tmp_path):
 
     assert daemon.start() is False
     assert not daemon.running()
+
+
+def test_the_local_runtime_gives_a_fractional_workload_its_share_in_its_environment(state_dir: Path):
+    fractions = FractionConfig(mps=True, compute_mode="strict", mps_pipe_directory=str(state_dir / "mps" / "pipe"))
+    runtime = LocalRuntime(state_dir, fractions=fractions)
+    show = "echo $CUDA_VISIBLE_DEVICES $CUDA_MPS_PINNED_DEVICE_MEM_LIMIT $CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"
+    spec = make_spec("w1", command=f"{show} $TESSERA_GPU_MEMORY_FRACTION", gpu_devices=1, gpu_portion=0.25)
+
+    runtime.start(spec, "node-a", [device(3, memory_mib=80000)])
+
+    wait_until(lambda: runtime.poll()["w1"].phase.is_terminal, what="the workload to end")
+    assert (runtime.workload_dir("w1") / "stdout.log").read_text() == "GPU-3abc 0=20000M 25 0.25\n"

@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 
 import agent
+from agent.gpu.enforcement import WITHOUT_MPS, FractionConfig
 from agent.protocol import GpuDevice, WorkloadPhase, WorkloadSpec, WorkloadStatus
 from agent.runtime.base import Runtime, Stream, UnknownWorkload, WorkerPlacement, WorkloadExists
 from agent.runtime.environment import cuda_visible_devices, workload_environment
@@ -55,7 +56,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def placement_record(spec: WorkloadSpec, workers: Sequence[WorkerPlacement]) -> dict[str, object]:
+def placement_record(
+    spec: WorkloadSpec, workers: Sequence[WorkerPlacement], fractions: FractionConfig = WITHOUT_MPS
+) -> dict[str, object]:
     """``placement.json``: where each worker runs and the environment Tessera gives it; the first
     worker's node and every device, as the workload's status reports them."""
     gang = spec.workers > 1 or spec.workload_type == "distributed"
@@ -63,7 +66,7 @@ def placement_record(spec: WorkloadSpec, workers: Sequence[WorkerPlacement]) -> 
     ranks: list[dict[str, object]] = []
     for rank, worker in enumerate(workers):
         local_rank = sum(1 for other in workers[:rank] if other.node == worker.node)
-        env = workload_environment(spec, worker.devices, rank, local_rank, port)
+        env = workload_environment(spec, worker.devices, rank, local_rank, port, fractions)
         ranks.append({"node": worker.node, "gpus": [d.model_dump(mode="json") for d in worker.devices], "env": env})
     uuids = list(dict.fromkeys(d.uuid for worker in workers for d in worker.devices))
     return {
@@ -77,7 +80,9 @@ def placement_record(spec: WorkloadSpec, workers: Sequence[WorkerPlacement]) -> 
 class LocalRuntime(Runtime):
     """Runs workloads as supervised local processes under ``{state_dir}/workloads/{id}/``."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, fractions: FractionConfig = WITHOUT_MPS) -> None:
+        # How this node holds fractional workloads to their share (MPS or not, compute mode).
+        self.fractions = fractions
         self.root = Path(state_dir).resolve() / "workloads"
         self.root.mkdir(parents=True, exist_ok=True)
         self._dirs: dict[str, WorkloadDir] = {}
@@ -115,7 +120,10 @@ class LocalRuntime(Runtime):
             workload.path.mkdir()
             self._dirs[spec.id] = workload
         atomic_write(workload.spec, spec.model_dump_json(indent=2) + "\n")
-        write_json(workload.placement, placement_record(spec, workers or [WorkerPlacement(node, tuple(devices))]))
+        write_json(
+            workload.placement,
+            placement_record(spec, workers or [WorkerPlacement(node, tuple(devices))], self.fractions),
+        )
         workload.work.mkdir(exist_ok=True)
         workload.stdout.touch()
         workload.stderr.touch()
