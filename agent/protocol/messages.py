@@ -174,8 +174,9 @@ class QueueSpec(_Strict):
     pools: list[PoolQuota] = []
 
 
-# An agent runs a workspace or an inference as it runs a training: a process with its command.
-FEATURES = ("queues", "workload_types", "cordons", METRICS_FEATURE)
+# An agent runs a workspace or an inference as it runs a training: a process with its command;
+# it shares devices among GPU fractions and runs a distributed training's workers as one gang.
+FEATURES = ("queues", "workload_types", "cordons", METRICS_FEATURE, "gpu_fractions", "distributed")
 """What this protocol's agents understand beyond version 1's first messages; sent in ``hello``."""
 
 

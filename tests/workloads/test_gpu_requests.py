@@ -96,11 +96,15 @@ def test_a_fractional_workload_is_held_back_from_agents_that_run_whole_gpus(api,
     post(api, valid_request(project, name="whole"))
     specs = services.desired_specs(project.cluster)
     assert {s.name: s.needs() for s in specs} == {"train-1": {"gpu_fractions"}, "whole": set()}
-    # Today's agent, as the control plane receives its hello: it does not declare fractions.
-    today = parse_message(dump_message(HelloMessage(seq=1, agent_version="0.1.0", inventory={"nodes": []})), "agent")
-    assert "gpu_fractions" not in features_of(today)
-    assert [s.name for s in services.sendable(specs, set(features_of(today)))] == ["whole"]
-    assert {s.name for s in services.sendable(specs, {"gpu_fractions"})} == {"train-1", "whole"}
+    # An older agent, as the control plane receives its hello: it does not declare fractions.
+    older = HelloMessage(seq=1, agent_version="0.1.0", inventory={"nodes": []}, features=["queues", "workload_types"])
+    assert [
+        s.name for s in services.sendable(specs, set(features_of(parse_message(dump_message(older), "agent"))))
+    ] == ["whole"]
+    # Today's agent declares them and gets both.
+    today = parse_message(dump_message(HelloMessage(seq=1, agent_version="0.2.0", inventory={"nodes": []})), "agent")
+    assert "gpu_fractions" in features_of(today)
+    assert {s.name for s in services.sendable(specs, set(features_of(today)))} == {"train-1", "whole"}
 
 
 def test_whole_gpu_specs_reach_older_agents_unchanged():
