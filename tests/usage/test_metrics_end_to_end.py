@@ -6,12 +6,22 @@ import pytest
 
 from tests.conftest import wait_until
 from tests.e2e.conftest import agent, cluster, http, wait_for_phase  # noqa: F401  (fixtures)
+from tests.e2e.test_runapy import application
 from tests.e2e.test_walking_skeleton import submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_running_training_s_allocation_reaches_the_metrics_api(http, cluster, agent, monkeypatch):  # noqa: F811
+L1_RESEARCHER = 6
+
+
+def test_a_running_training_s_allocation_reaches_the_metrics_api(
+    http,  # noqa: F811
+    cluster,  # noqa: F811
+    agent,  # noqa: F811
+    live_server_process,
+    monkeypatch,
+):
     cluster_obj, _, project = cluster
     monkeypatch.setenv("TESSERA_METRICS_INTERVAL", "0.5")
     monkeypatch.setenv("TESSERA_METRICS_BATCH_SECONDS", "1")
@@ -37,4 +47,11 @@ def test_a_running_training_s_allocation_reaches_the_metrics_api(http, cluster, 
     total, allocated = ({v["value"] for v in m["values"]} for m in totals)
     assert total == {"4"}
     assert "2" in allocated
+    # The public Run:ai client reads them too, with an application's token holding a project rule.
+    researcher = application(live_server_process.url, "metrics-reader", L1_RESEARCHER, project)
+    answer = researcher.workloads.workloads.get_workload_metrics(
+        training["workloadId"], metric_type=["GPU_ALLOCATION"], start=window["start"], end=window["end"],
+        number_of_samples=10,
+    ).data  # fmt: skip
+    assert {v["value"] for v in answer["measurements"][0]["values"]} == {"2"}
     http.delete(f"/api/v1/workloads/trainings/{training['workloadId']}")
