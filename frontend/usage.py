@@ -6,7 +6,12 @@ from collections import defaultdict
 from typing import Any
 
 from clusters.models import Cluster, Node
+from usage.models import DeviceSample
+from usage.services import latest_instants
 from workloads.models import Workload
+
+# Samples older than this do not say what is in use now.
+FRESH_SECONDS = 120
 
 
 def held_gpus(workload: Workload) -> float:
@@ -40,19 +45,39 @@ def allocated_gpus(user: Any) -> dict[tuple[str, Any], float]:
     return dict(held)
 
 
+def devices_in_use(cluster: Cluster, instant: Any) -> dict[int | None, int] | None:
+    """Per node pool, the devices busy (utilisation above 0) at the cluster's latest sampling
+    instant; None where the agent reports no utilisation (simulated devices, or no NVML)."""
+    if instant is None:
+        return None
+    samples = DeviceSample.objects.filter(cluster=cluster, at=instant).values_list("node", "gpu_utilization")
+    pool_of = {node.name: node.node_pool_id for node in cluster.nodes.all()}
+    busy: dict[int | None, int] = defaultdict(int)
+    measured = False
+    for node, utilisation in samples:
+        if utilisation is not None:
+            measured = True
+            busy[pool_of.get(node)] += utilisation > 0
+    return dict(busy) if measured else None
+
+
 def cluster_overview(user: Any) -> list[dict[str, Any]]:
-    """Each cluster the subject may see, with each node pool's GPUs: total, allocated, idle."""
+    """Each cluster the subject may see, with each node pool's GPUs: total, allocated, in use
+    (where the agent measures utilisation), idle."""
     clusters = list(Cluster.objects.restrict(user, "read").prefetch_related("node_pools", "nodes__gpus"))
     held = allocated_gpus(user)
+    instants = latest_instants(FRESH_SECONDS)
     overview = []
     for cluster in clusters:
         devices: dict[int | None, int] = defaultdict(int)
         for node in cluster.nodes.all():
             devices[node.node_pool_id] += len(node.gpus.all())
+        busy = devices_in_use(cluster, instants.get(cluster.pk))
         pools = []
         for pool in cluster.node_pools.all():
             total, allocated = devices.get(pool.pk, 0), held.get(("pool", pool.pk), 0.0)
             pools.append({"pool": pool, "total": total, "allocated": allocated, "idle": max(total - allocated, 0),
+                          "in_use": None if busy is None else busy.get(pool.pk, 0),
                           "percent": round(100 * allocated / total) if total else 0})  # fmt: skip
         overview.append({"cluster": cluster, "pools": pools, "simulated": cluster.simulated})
     return overview

@@ -71,6 +71,8 @@ def test_an_administrator_sets_up_departments_projects_and_an_application(
     page.get_by_role("link", name="Overview").click()
     expect(page.locator("[data-cluster=e2e]")).to_contain_text("Connected")
     expect(page.locator("[data-cluster=e2e] tr[data-pool=default] td").first).to_have_text("4")
+    # Allocation and utilisation over time, drawn from the cluster's metrics API.
+    expect(page.locator("figure.chart svg")).to_have_count(2)
     page.screenshot(path=screenshots / "overview.png")
 
 
@@ -116,6 +118,7 @@ def test_a_researcher_submits_from_the_workbench_and_follows_it_live(
     expect(page.locator("#stdout")).to_contain_text("from-the-browser")
     expect(page.locator("#stderr")).to_contain_text("oops")
     expect(page.locator("#events")).to_contain_text("Completed")
+    expect(page.locator("figure.chart svg")).to_have_count(3)  # utilisation, memory, allocation
     assert page.evaluate("window.notReloaded") is True
     page.screenshot(path=screenshots / "workload-completed.png")
 
