@@ -11,9 +11,11 @@ import socket
 import sys
 from pathlib import Path
 
+from agent.connection.outbox import Outbox
 from agent.connection.transport import WebSocketTransport
 from agent.core import Agent, AgentConfig
 from agent.gpu.discovery import discover_inventory
+from agent.gpu.setup import fraction_config, gpu_guard
 from agent.runtime.local.runtime import LocalRuntime
 
 log = logging.getLogger("agent")
@@ -50,6 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=10.0,
         help="time between SIGTERM and SIGKILL when a workload is stopped (default 10)",
+    )
+    parser.add_argument(
+        "--mps",
+        choices=["off", "own", "external"],
+        default="off",
+        help="NVIDIA MPS for GPU fractions: off; own (the agent starts the control daemon under "
+        "--state-dir); external (the node runs one already). Default off",
+    )
+    parser.add_argument(
+        "--mps-compute-mode",
+        choices=["fair", "strict"],
+        default="fair",
+        help="with MPS: strict caps each fraction's SMs at its portion; fair time-slices (default)",
     )
     parser.add_argument(
         "--log-level",
@@ -94,13 +109,16 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     inventory = discover_inventory(args.node_name, args.simulated_gpus, args.simulated_gpu_memory_mib)
-    runtime = LocalRuntime(args.state_dir)
+    fractions = fraction_config(args.state_dir, args.mps, args.mps_compute_mode)
+    runtime = LocalRuntime(args.state_dir, fractions=fractions)
     url = connect_url(args.server, args.cluster_id)
     agent = Agent(
         runtime,
         inventory,
         transport_factory=lambda: WebSocketTransport(url, token),
         config=AgentConfig(stop_grace_seconds=args.stop_grace_seconds),
+        guard=gpu_guard(inventory, runtime, fractions, args.stop_grace_seconds),
+        outbox=Outbox(args.state_dir / "outbox.jsonl"),
     )
     gpus = sum(len(node.gpus) for node in inventory.nodes)
     simulated = " simulated" if any(node.simulated for node in inventory.nodes) else ""
