@@ -56,9 +56,14 @@ class Api:
 
     @classmethod
     def signed_in(cls, config: Config) -> "Api":
-        token = os.environ.get("TESSERA_TOKEN") or config.token
+        token = os.environ.get("TESSERA_TOKEN")
         if not token:
-            raise CliError(NOT_SIGNED_IN, ExitCode.UNAUTHENTICATED)
+            token = config.token
+            if not token:
+                raise CliError(NOT_SIGNED_IN, ExitCode.UNAUTHENTICATED)
+            expired_at = config.token_expired_at()
+            if expired_at:  # known here from the lifetime the server gave: no need to ask it
+                raise CliError(f"Your sign-in expired at {expired_at}: run `tessera login`.", ExitCode.UNAUTHENTICATED)
         return cls(config.require_server(), token)
 
     def request(self, method: str, path: str, what: str = "", **kwargs: Any) -> httpx.Response:

@@ -5,6 +5,7 @@ is written with mode 600 (its folder 700) because the token is a credential."""
 
 import os
 from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,16 @@ class Config:
             os.fchmod(out.fileno(), 0o600)  # an older file may have had a wider mode
             yaml.safe_dump(data, out, sort_keys=False)
         return path
+
+    def token_expired_at(self) -> str | None:
+        """When the stored token expired, if it has; None while it lives or when unknown."""
+        try:
+            expires = datetime.fromisoformat(self.tokenExpiresAt or "")
+        except ValueError:
+            return None
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        return self.tokenExpiresAt if expires <= datetime.now(UTC) else None
 
     def forget_login(self) -> None:
         self.token = self.tokenExpiresAt = self.subject = self.subjectType = None

@@ -110,5 +110,5 @@ def spinner(message: str) -> Iterator[Callable[[str], None]]:
     if not interactive():
         yield lambda _: None
         return
-    with Console(stderr=True).status(message) as status:
+    with Console(stderr=True, highlight=False).status(message) as status:
         yield lambda text: status.update(text)

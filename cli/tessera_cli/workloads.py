@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from tessera_cli.client import Api
 from tessera_cli.config import Config
@@ -226,9 +227,35 @@ EVENT_COLUMNS = [
 ]
 
 
+def name_argument(kind: Kind) -> Callable[[Callable], Callable]:
+    """The NAME of a workload of this kind; the shell completes it from the server's list."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+        filters = [f"type=={kind.type}"] + ([f"name=^{incomplete}"] if incomplete else [])
+        try:
+            found = Api.signed_in(Config.load()).pages("/api/v1/workloads", "workloads", filters)
+            return [CompletionItem(name) for name in sorted({w["name"] for w in found})]
+        except (CliError, ValueError):  # not signed in, server away: nothing to offer
+            return []
+
+    return click.argument("name", shell_complete=complete)
+
+
+def _complete_projects(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    try:
+        projects = Api.signed_in(Config.load()).pages("/api/v1/org-unit/projects", "projects")
+        return [CompletionItem(p["name"]) for p in projects if p["name"].startswith(incomplete)]
+    except (CliError, ValueError):
+        return []
+
+
 def project_option(function: Callable) -> Callable:
     return click.option(
-        "-p", "--project", metavar="PROJECT", help="Project name or id (default: the one of `tessera project set`)."
+        "-p",
+        "--project",
+        metavar="PROJECT",
+        shell_complete=_complete_projects,
+        help="Project name or id (default: the one of `tessera project set`).",
     )(function)
 
 
@@ -339,7 +366,7 @@ def workload_group(kind: Kind) -> click.Group:
     list_.help = f"The {kind.plural} of the project (the default one unless -p), or of every project (-A)."
 
     @group.command(epilog=f"\b\nExamples:\n  {cmd} describe hello\n  {cmd} describe hello -p team-a -o yaml")
-    @click.argument("name")
+    @name_argument(kind)
     @project_option
     @output_option
     def describe(name: str, project: str | None, output: str) -> None:
@@ -358,7 +385,7 @@ def workload_group(kind: Kind) -> click.Group:
 
     @group.command(epilog=f"\b\nExamples:\n  {cmd} logs hello\n  {cmd} logs hello --follow\n"
                           f"  {cmd} logs hello --stream stderr")  # fmt: skip
-    @click.argument("name")
+    @name_argument(kind)
     @project_option
     @click.option("-f", "--follow", is_flag=True, help="Keep printing new output until the workload ends.")
     @click.option("--stream", type=click.Choice(["stdout", "stderr"]), help="Only one stream (default: both).")
@@ -387,7 +414,7 @@ def workload_group(kind: Kind) -> click.Group:
     logs.help = f"Print {kind.a_noun}'s output (stdout and stderr), or follow it to its end."
 
     @group.command(epilog=f"\b\nExamples:\n  {cmd} delete hello\n  {cmd} delete hello -p team-a")
-    @click.argument("name")
+    @name_argument(kind)
     @project_option
     def delete(name: str, project: str | None) -> None:
         config = Config.load()
@@ -408,7 +435,7 @@ def workload_group(kind: Kind) -> click.Group:
     ):
         group.command(action, help=f"{action.capitalize()} {kind.a_noun}. {what}",
                       epilog=f"\b\nExamples:\n  {cmd} {action} hello\n  {cmd} {action} hello -p team-a")(
-            project_option(click.argument("name")(_lifecycle(kind, action, verb)))
+            project_option(name_argument(kind)(_lifecycle(kind, action, verb)))
         )  # fmt: skip
     return group
 

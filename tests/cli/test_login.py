@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import yaml
 
 from accounts.services import tokens
 from tests.accounts.conftest import grant
@@ -129,6 +130,17 @@ def test_an_expired_token_exits_3_and_says_to_sign_in_again(tessera, admin_user,
 
     assert done.returncode == 3
     assert "Invalid, expired or revoked token." in done.stderr and "tessera login" in done.stderr
+
+
+def test_a_token_known_to_have_expired_is_not_even_sent(signed_in):
+    config = signed_in.config()
+    config["tokenExpiresAt"] = "2020-01-01T00:00:00+00:00"
+    signed_in.config_path.write_text(yaml.safe_dump(config))
+
+    done = signed_in("project", "list")
+
+    assert done.returncode == 3
+    assert "Your sign-in expired at 2020-01-01T00:00:00+00:00: run `tessera login`." in done.stderr
 
 
 def test_without_a_login_commands_exit_3(tessera):

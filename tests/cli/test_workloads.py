@@ -2,11 +2,15 @@
 followed to their end; refusals exit with codes that scripts can rely on."""
 
 import json
+import os
+import pty
+import subprocess
 
 import pytest
 import yaml
 
 from tests.accounts.conftest import PASSWORD, grant
+from tests.cli.conftest import TESSERA
 from tests.conftest import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -23,6 +27,32 @@ def test_wait_returns_the_workloads_own_exit_status(signed_in, cluster, agent):
     assert "Training 'fails' Failed, exit code 3" in failed.stdout
     assert succeeded.returncode == 0, succeeded.stderr
     assert "Training 'works' Completed, exit code 0" in succeeded.stdout
+    assert "\x1b[" not in failed.stderr + failed.stdout  # no spinner, no colours, when nobody watches
+
+
+def test_a_spinner_shows_the_phase_while_waiting_on_a_terminal(signed_in, cluster, agent):
+    agent.start()
+    terminal, child_side = pty.openpty()
+    process = subprocess.Popen(
+        [str(TESSERA), "training", "submit", "slow", "-p", "default", "--wait", "--command", "--", "sleep 3"],
+        stdin=child_side, stdout=child_side, stderr=child_side, env=signed_in.env(),
+    )  # fmt: skip
+    os.close(child_side)
+    shown = b""
+    while chunk := _read(terminal):
+        shown += chunk
+    os.close(terminal)
+
+    assert process.wait(timeout=30) == 0
+    text = shown.decode(errors="replace")
+    assert "Training slow: Running" in text and "Training 'slow' Completed, exit code 0" in text
+
+
+def _read(terminal: int) -> bytes:
+    try:
+        return os.read(terminal, 4096)
+    except OSError:  # EIO: the command ended and closed its side
+        return b""
 
 
 def test_logs_follow_a_training_to_its_end(signed_in, cluster, agent):
@@ -185,3 +215,17 @@ def test_suspend_and_resume_a_running_training(signed_in, cluster, agent):
     assert resumed.returncode == 0, resumed.stderr
     wait_until(lambda: phase() == "Running", what="the training to run again")
     assert signed_in("training", "delete", "steady", "-p", "default").returncode == 0
+
+
+def test_the_shell_completes_workload_and_project_names(signed_in, cluster):
+    signed_in("training", "submit", "steady-one", "-p", "default", "--", "true")
+    signed_in("workspace", "submit", "steady-desk", "-p", "default", "--", "true")
+
+    def complete(line: str) -> list[str]:
+        words = line.split()
+        done = signed_in(_TESSERA_COMPLETE="bash_complete", COMP_WORDS=line, COMP_CWORD=str(len(words) - 1))
+        return done.stdout.split()
+
+    assert complete("tessera training describe ste") == ["plain,steady-one"]
+    assert complete("tessera workspace logs st") == ["plain,steady-desk"]
+    assert complete("tessera training list -p def") == ["plain,default"]
