@@ -30,15 +30,17 @@ ROLES = "roles"
 ACCESS_RULES = "access_rules"
 AUDIT = "audit-logs"
 DASHBOARDS = "dashboards-overview"
+# Run:ai's name for the account's security settings, which include its identity providers.
+SECURITY_SETTINGS = "security-settings"
 
 RESOURCES = (
     TENANT, CLUSTER, NODEPOOLS, NODES, DEPARTMENT, PROJECT, WORKLOADS, TRAININGS, WORKSPACES, INFERENCES,
-    USERS, APPS, ROLES, ACCESS_RULES, AUDIT, DASHBOARDS,
+    USERS, APPS, ROLES, ACCESS_RULES, AUDIT, DASHBOARDS, SECURITY_SETTINGS,
 )  # fmt: skip
 
 # Resources that exist once per account: a permission on them only counts in a rule whose scope
 # is the whole account.
-ACCOUNT_RESOURCES = frozenset({TENANT, USERS, APPS, AUDIT})
+ACCOUNT_RESOURCES = frozenset({TENANT, USERS, APPS, AUDIT, SECURITY_SETTINGS})
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "workloads",
     "frontend",
     "usage",
+    "sso",
 ]
 
 MIDDLEWARE = [
@@ -178,7 +179,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Every local sign-in passes the lockout check first.
-AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutModelBackend"]
+# Users who signed in through an identity provider (sso) are found again through its backend.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutModelBackend", "sso.backends.SingleSignOnBackend"]
 TESSERA_SIGNIN_MAX_FAILURES = int(os.environ.get("TESSERA_SIGNIN_MAX_FAILURES", "5"))
 TESSERA_SIGNIN_LOCKOUT_SECONDS = int(os.environ.get("TESSERA_SIGNIN_LOCKOUT_SECONDS", "900"))
 # Keys Tessera keeps in Redis start with this (test runs sharing one Redis each get their own).

@@ -17,8 +17,10 @@ urlpatterns = [
     path("api/v1/", include("clusters.api.urls")),
     path("api/v1/", include("workloads.api.urls")),
     path("api/v1/", include("usage.api.urls")),
+    path("api/v1/", include("sso.api.urls")),
     path("metrics", PrometheusView.as_view(), name="prometheus-metrics"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
+    path("", include("sso.urls")),
     path("", include("frontend.urls")),
 ]

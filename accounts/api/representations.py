@@ -12,7 +12,7 @@ RESOURCE_GROUPS = {
     "department": "organization", "project": "organization", "workloads": "workloads", "trainings": "workloads",
     "workspaces": "workloads", "inferences": "workloads",
     "users": "management", "apps": "management", "roles": "management", "access_rules": "management",
-    "audit-logs": "management", "dashboards-overview": "analytics",
+    "audit-logs": "management", "security-settings": "management", "dashboards-overview": "analytics",
 }  # fmt: skip
 EPOCH = "2026-01-01T00:00:00Z"  # system roles exist from the start; they are never updated
 
