@@ -19,9 +19,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
+from agent.gpu.enforcement import compute_portion
+from agent.gpu.watchdog import LocalWorkloadProcesses, process_tree
 from agent.protocol import (
     DeviceUsage,
     GpuDevice,
@@ -147,49 +148,19 @@ class NvmlReader:
             log.debug("nvmlShutdown failed", exc_info=True)
 
 
-# --- the processes of a workload --------------------------------------------------------------
-
-
-def process_tree(root: int, proc: Path = Path("/proc")) -> set[int]:
-    """``root`` and every live descendant of it, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text(errors="replace")
-        except OSError:
-            continue  # it ended meanwhile
-        # The command name (field 2) may hold spaces and parentheses: the ppid follows the last ")".
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 1:
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, stack = set(), [root]
-    while stack:
-        pid = stack.pop()
-        if pid in found:
-            continue
-        found.add(pid)
-        stack.extend(children.get(pid, ()))
-    return found if (proc / str(root)).exists() else set()
+# --- the processes of a workload (the watchdog's view of them) -------------------------------
 
 
 def local_workload_processes(runtime: Any) -> Callable[[str], set[int] | None]:
-    """The processes of a local workload: its supervisor (named in ``supervisor.json`` of its
-    directory) and everything below it. None for a runtime without workload directories."""
-    workload_dir = getattr(runtime, "workload_dir", None)
-    if workload_dir is None:
+    """The processes of a local workload: its supervisor and everything below it. None for a
+    runtime without workload directories (its processes cannot be named here)."""
+    if getattr(runtime, "workload_dir", None) is None:
         return lambda workload_id: None
+    local = LocalWorkloadProcesses(runtime)
 
     def processes(workload_id: str) -> set[int] | None:
-        import json
-
-        try:
-            record = json.loads((Path(workload_dir(workload_id)) / "supervisor.json").read_text())
-        except (OSError, ValueError, KeyError):
-            return None
-        pid = record.get("pid") if isinstance(record, dict) else None
-        return process_tree(pid) if isinstance(pid, int) and pid > 0 else None
+        root = local.root_pid(workload_id)
+        return process_tree(root) if root is not None and root > 0 else None
 
     return processes
 
@@ -200,11 +171,8 @@ def local_workload_processes(runtime: Any) -> Callable[[str], set[int] | None]:
 def device_share(spec: WorkloadSpec, device: GpuDevice) -> float:
     """The share of one device a workload was given: its portion, or its memory over the
     device's, or the whole device."""
-    if spec.gpu_portion is not None:
-        return spec.gpu_portion
-    if spec.gpu_memory_mib is not None and device.memory_mib > 0:
-        return min(1.0, spec.gpu_memory_mib / device.memory_mib)
-    return 1.0
+    share = compute_portion(spec, device)
+    return 1.0 if share is None else share
 
 
 def _sum(values: Iterable[int | None]) -> int | None:
