@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.connection.scripted import Close, Deliver, Expect, ScriptedTransport
+from agent.connection.scripted import DEFAULT_TOLERATED, Close, Deliver, Expect, ScriptedTransport
 from agent.protocol import AckMessage, WorkloadPhase
 from tests.agent.agent_harness import (
     RunningAgent,
@@ -201,3 +201,38 @@ def test_a_pending_workload_removed_from_the_desired_state_never_starts(state_di
 
     assert not (state_dir / "workloads" / "b").exists()
     assert [s.phase for s in statuses_of(transport, "b")] == [WorkloadPhase.PENDING]
+
+
+def test_an_evicted_workload_is_reported_pending_preempted_never_ended_and_runs_again(state_dir: Path) -> None:
+    # The first run waits to be preempted; the second, finding the first one's file in work/, ends.
+    command = "if [ -e ran ]; then echo again; else touch ran; echo first; sleep 30; fi"
+    low = make_spec("low", name="low", command=command, gpu_devices=1)
+    high = make_spec("high", name="high", command="sleep 1", gpu_devices=1, priority=100, preemptible=True)
+    transport = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            desired(low),
+            status_is("low", WorkloadPhase.RUNNING),
+            Expect("log_chunk", lambda m: m.workload_id == "low" and m.data == "first\n", "low's first run"),
+            desired(low, high),
+            Expect(
+                "workload_status",
+                lambda m: m.status.workload_id == "low" and m.status.phase == WorkloadPhase.PENDING,
+                "low Pending",
+            ),
+            status_is("high", WorkloadPhase.RUNNING),
+            status_is("high", WorkloadPhase.COMPLETED),
+            status_is("low", WorkloadPhase.COMPLETED),
+        ],
+        tolerate=DEFAULT_TOLERATED | {"metrics"},
+    )
+
+    play(state_dir, transport, gpus=1)
+
+    phases = [s.phase for s in statuses_of(transport, "low")]
+    assert phases[0] == WorkloadPhase.RUNNING and phases[-1] == WorkloadPhase.COMPLETED
+    assert not any(phase.is_terminal for phase in phases[:-1]), "an eviction is never reported as an ending"
+    (preempted, *_) = [s for s in statuses_of(transport, "low") if s.phase == WorkloadPhase.PENDING]
+    assert preempted.message.startswith("Preempted: preempted by high (priority 100) in project team-a")
+    assert WorkloadPhase.RUNNING in phases[phases.index(WorkloadPhase.PENDING) :], "it ran again"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.protocol import GpuDevice, WorkloadPhase, WorkloadStatus
-from agent.runtime.base import UnknownWorkload, WorkloadExists
+from agent.runtime.base import UnknownWorkload, WorkerPlacement, WorkloadExists
 from agent.runtime.local.layout import LOST_REASON, read_json, write_json
 from agent.runtime.local.runtime import LocalRuntime
 from tests.agent.conftest import make_spec
@@ -285,3 +285,81 @@ def test_only_a_finished_workload_can_be_forgotten(runtime: LocalRuntime, tmp_pa
     assert not directory.exists()
     with pytest.raises(UnknownWorkload):
         runtime.log_size("done", "stdout")
+
+
+def test_an_evicted_workload_is_stopping_then_pending_preempted_never_ended(
+    runtime: LocalRuntime, tmp_path: Path
+) -> None:
+    ready = tmp_path / "ready"
+    runtime.start(make_spec(command=f"touch {ready}; sleep 5"), "n", [gpu(0, "GPU-a")])
+    wait_until(ready.exists, what="the command to run")
+
+    runtime.evict("w1", grace_seconds=10, reason="preempted by urgent (priority 100) in project team-a")
+
+    stopping = runtime.poll()["w1"]
+    assert stopping.phase in (WorkloadPhase.STOPPING, WorkloadPhase.PENDING)
+    assert stopping.message == "Preempted: preempted by urgent (priority 100) in project team-a"
+    requeued = wait_until(lambda: (s := runtime.poll()["w1"]).phase == WorkloadPhase.PENDING and s, what="the end")
+    assert (requeued.message, requeued.node, requeued.gpus) == (stopping.message, None, [])
+    # A new runtime over the same directory (the agent restarted) sees the same.
+    assert LocalRuntime(runtime.root.parent).poll()["w1"] == requeued
+
+
+def test_an_evicted_workload_starts_again_under_its_id_with_its_logs_and_work_kept(runtime: LocalRuntime) -> None:
+    runtime.start(make_spec(command="echo run >> runs; cat runs; sleep 5"), "n", [gpu(0, "GPU-a")])
+    wait_until(lambda: output(runtime) == "run\n", what="the first run")
+    runtime.evict("w1", grace_seconds=10, reason="reclaimed")
+    wait_until(lambda: runtime.poll()["w1"].phase == WorkloadPhase.PENDING, what="the eviction to end")
+
+    runtime.start(make_spec(command="echo run >> runs; cat runs"), "n", [gpu(1, "GPU-b")])
+
+    assert finished(runtime).phase == WorkloadPhase.COMPLETED
+    assert output(runtime) == "run\nrun\nrun\n"  # the log appended to; work/ kept between runs
+    assert runtime.poll()["w1"].gpus == ["GPU-b"]
+
+
+def test_a_workload_that_was_not_evicted_is_never_started_twice(runtime: LocalRuntime, tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    runtime.start(make_spec(command=f"touch {ready}; sleep 5"), "n", [])
+    wait_until(ready.exists, what="the command to run")
+
+    with pytest.raises(WorkloadExists):
+        runtime.start(make_spec(command="true"), "n", [])
+    runtime.stop("w1", grace_seconds=10)
+    finished(runtime)
+    with pytest.raises(WorkloadExists):
+        runtime.start(make_spec(command="true"), "n", [])
+
+
+def test_stopping_an_evicted_workload_ends_it_for_good(runtime: LocalRuntime, tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    runtime.start(make_spec(command=f"touch {ready}; sleep 5"), "n", [])
+    wait_until(ready.exists, what="the command to run")
+    runtime.evict("w1", grace_seconds=10, reason="reclaimed")
+    wait_until(lambda: runtime.poll()["w1"].phase == WorkloadPhase.PENDING, what="the eviction to end")
+
+    runtime.stop("w1", grace_seconds=10)
+
+    assert finished(runtime).phase == WorkloadPhase.STOPPED
+    with pytest.raises(WorkloadExists):
+        runtime.start(make_spec(command="true"), "n", [])
+
+
+def test_a_memory_fraction_gets_its_memory_limit_and_portion_in_its_environment(runtime: LocalRuntime) -> None:
+    spec = make_spec(command='echo "$TESSERA_GPU_MEMORY_LIMIT_MIB $TESSERA_GPU_PORTION"', gpu_memory_mib=256)
+    runtime.start(spec, "n", [gpu(0, "GPU-a")])
+
+    finished(runtime)
+    assert output(runtime) == "256 0.25\n"
+
+
+def test_a_gang_runs_one_process_per_worker_each_with_its_rank_and_devices(runtime: LocalRuntime) -> None:
+    spec = make_spec(command='echo "$RANK $LOCAL_RANK $WORLD_SIZE $CUDA_VISIBLE_DEVICES"', gpu_devices=1, workers=2)
+    workers = [WorkerPlacement("n", (gpu(0, "GPU-a", simulated=True),)), WorkerPlacement("n", (gpu(1, "GPU-b"),))]
+
+    runtime.start(spec, "n", [], workers=workers)
+
+    status = finished(runtime)
+    assert (status.phase, status.node, status.gpus) == (WorkloadPhase.COMPLETED, "n", ["GPU-a", "GPU-b"])
+    assert sorted(output(runtime).splitlines()) == ["[worker 0] 0 0 2 0", "[worker 1] 1 1 2 GPU-b"]
+    assert runtime.placement("w1") == tuple(workers)

@@ -90,6 +90,7 @@ class LocalRuntime(Runtime):
         # Supervisors of finished workloads that have not exited yet: reaped on later polls.
         self._exiting: list[subprocess.Popen[bytes]] = []
         self._final: dict[str, WorkloadStatus] = {}
+        self._placements: dict[str, tuple[WorkerPlacement, ...]] = {}  # read once per run
         for path in sorted(self.root.iterdir()):
             if path.is_dir() and _SAFE_ID.fullmatch(path.name):
                 self._dirs[path.name] = WorkloadDir(path)
@@ -124,6 +125,7 @@ class LocalRuntime(Runtime):
             workload.placement,
             placement_record(spec, workers or [WorkerPlacement(node, tuple(devices))], self.fractions),
         )
+        self._placements.pop(spec.id, None)
         workload.work.mkdir(exist_ok=True)
         workload.stdout.touch()
         workload.stderr.touch()
@@ -162,14 +164,17 @@ class LocalRuntime(Runtime):
         self._request_stop(workload_id, grace_seconds, {"evicted": reason})
 
     def placement(self, workload_id: str) -> tuple[WorkerPlacement, ...]:
+        if workload_id in self._placements:
+            return self._placements[workload_id]
         record = read_json(self._dir(workload_id).placement) or {}
-        return tuple(
+        self._placements[workload_id] = tuple(
             WorkerPlacement(
                 node=str(worker.get("node", "")),
                 devices=tuple(GpuDevice.model_validate(device) for device in worker.get("gpus") or []),
             )
             for worker in record.get("workers") or []
         )
+        return self._placements[workload_id]
 
     def _requeued(self, workload_id: str) -> bool:
         """Whether the workload was evicted and has ended (so it may start again)."""
@@ -225,6 +230,7 @@ class LocalRuntime(Runtime):
         shutil.rmtree(workload.path, ignore_errors=True)
         del self._dirs[workload_id]
         del self._final[workload_id]
+        self._placements.pop(workload_id, None)
         log.info("forgot finished workload %s", workload_id)
 
     def log_size(self, workload_id: str, stream: Stream) -> int:
