@@ -1,7 +1,10 @@
-"""The scheduling core: first fit over whole GPUs, ordering, pending reasons, determinism."""
+"""Scheduling as the agent asks for it: the older whole-GPU dialect (first fit, ordering, pending
+reasons, determinism), then the mapping the reconciler uses onto the full scheduler (devices by
+uuid, queues, fractions, gangs, evictions by workload id)."""
 
 from __future__ import annotations
 
+from agent.protocol import GpuDevice, Inventory, NodeInventory, PoolQuota, QueueSpec, ResourceQuota, WorkloadSpec
 from agent.scheduler import (
     ClusterSnapshot,
     NodeSnapshot,
@@ -10,6 +13,8 @@ from agent.scheduler import (
     RunningAllocation,
     schedule,
 )
+from agent.scheduler.adapter import Held, Pod, decide
+from tests.agent.conftest import make_spec
 
 
 def node(name: str, gpus: int, used: int = 0) -> NodeSnapshot:
@@ -152,3 +157,99 @@ def test_the_snapshot_is_left_unchanged() -> None:
     schedule(snapshot)
 
     assert repr(snapshot) == before
+
+
+# --- the agent's mapping onto the full scheduler (agent.scheduler.adapter.decide) ---------------
+
+
+def inventory(*gpus: GpuDevice, cordoned: bool | None = None) -> Inventory:
+    return Inventory(nodes=[NodeInventory(name="n", gpus=list(gpus), cordoned=cordoned)])
+
+
+def device(index: int, memory_mib: int = 40960, **flags: bool) -> GpuDevice:
+    return GpuDevice(index=index, uuid=f"GPU-{index}", model="A100", memory_mib=memory_mib, **flags)
+
+
+def project(name: str, department: str = "d", gpus: float = 0, limit: float = -1) -> QueueSpec:
+    quota = PoolQuota(node_pool="default", gpu=ResourceQuota(deserved=gpus, limit=limit))
+    return QueueSpec(id=f"p-{name}", name=name, kind="project", parent=department, pools=[quota])
+
+
+def department(name: str = "research", gpus: float = 0) -> QueueSpec:
+    quota = PoolQuota(node_pool="default", gpu=ResourceQuota(deserved=gpus))
+    return QueueSpec(id="d", name=name, kind="department", pools=[quota])
+
+
+def workload(workload_id: str, **fields: object) -> WorkloadSpec:
+    values: dict[str, object] = {"name": workload_id, "project": "vision", "gpu_devices": 1}
+    values.update(fields)
+    return make_spec(workload_id, **values)
+
+
+def test_devices_are_named_by_uuid_and_running_work_keeps_its_own() -> None:
+    running = Held(workload("r"), (Pod("n", ("GPU-0",)),))
+
+    decisions = decide(inventory(device(0), device(1)), [], [workload("j")], [running], now=0)
+
+    assert decisions.placements == {"j": (Pod("n", ("GPU-1",)),)}
+
+
+def test_a_cordoned_or_unhealthy_device_gets_nothing() -> None:
+    devices = (device(0, cordoned=True), device(1, healthy=False), device(2))
+
+    assert decide(inventory(*devices), [], [workload("j")], [], now=0).placements == {"j": (Pod("n", ("GPU-2",)),)}
+    assert decide(inventory(device(0), cordoned=True), [], [workload("j")], [], now=0).placements == {}
+
+
+def test_fractions_share_a_device_by_portion_or_by_memory_without_oversubscribing_it() -> None:
+    pending = [
+        workload("half", gpu_portion=0.5),
+        workload("quarter", gpu_memory_mib=10240),  # a quarter of a 40 GiB device
+        workload("too-much", gpu_portion=0.5),
+    ]
+
+    decisions = decide(inventory(device(0)), [], pending, [], now=0)
+
+    assert decisions.placements == {"half": (Pod("n", ("GPU-0",)),), "quarter": (Pod("n", ("GPU-0",)),)}
+    assert set(decisions.pending) == {"too-much"}
+
+
+def test_a_gang_gets_one_pod_per_worker_or_nothing() -> None:
+    gang = workload("gang", workers=2, workload_type="distributed")
+
+    placed = decide(inventory(device(0), device(1)), [], [gang], [], now=0)
+    waiting = decide(inventory(device(0)), [], [gang], [], now=0)
+
+    assert placed.placements == {"gang": (Pod("n", ("GPU-0",)), Pod("n", ("GPU-1",)))}
+    assert waiting.placements == {} and set(waiting.pending) == {"gang"}
+
+
+def test_queues_come_from_the_control_plane_with_their_limits() -> None:
+    queues = [department(), project("vision", limit=1)]
+
+    decisions = decide(inventory(device(0), device(1)), queues, [workload("a"), workload("b")], [], now=0)
+
+    assert list(decisions.placements) == ["a"]
+    assert decisions.pending["b"].startswith("project vision is at its GPU limit")
+
+
+def test_a_running_preemptible_job_of_an_over_quota_project_is_evicted_by_id_for_an_under_quota_one() -> None:
+    queues = [department(gpus=2), project("vision", gpus=1), project("speech", gpus=1)]
+    held = [Held(workload(w), (Pod("n", (f"GPU-{i}",)),)) for i, w in enumerate(("v1", "v2"))]
+
+    decisions = decide(inventory(device(0), device(1)), queues, [workload("s1", project="speech")], held, now=0)
+
+    assert decisions.evictions == {"v2": "reclaimed by project speech for s1"}
+    assert decisions.placements == {"s1": (Pod("n", ("GPU-1",)),)}
+
+
+def test_a_department_named_as_a_project_and_workloads_named_alike_are_told_apart() -> None:
+    limited = QueueSpec(
+        id="d", name="vision", kind="department", pools=[PoolQuota(node_pool="default", gpu=ResourceQuota(limit=1))]
+    )
+    pending = [workload("1", name="train"), workload("2", name="train")]
+
+    decisions = decide(inventory(device(0), device(1)), [limited, project("vision")], pending, [], now=0)
+
+    assert list(decisions.placements) == ["1"]
+    assert decisions.pending["2"].startswith("department vision (department) is at its GPU limit")
