@@ -201,3 +201,38 @@ def test_runapy_runs_a_two_worker_distributed_training(live_server_process, admi
     shown = trainer.workloads.distributed.get_distributed(workload_id).data
     assert shown["spec"]["numWorkers"] == 2 and shown["actualPhase"] == "Completed"
     assert trainer.workloads.distributed.delete_distributed(workload_id).status_code == 202
+
+
+def test_runapy_sees_a_preempted_training_requeued_and_running_again(live_server_process, admin_user, cluster, agent):
+    cluster_obj, _, project = cluster
+    agent.start()
+    trainer = application(live_server_process.url, "trainer", L1_RESEARCHER, project)
+    every_gpu = {"gpuDevicesRequest": 4}
+    low = trainer.workloads.trainings.create_training1(
+        models.TrainingCreationRequest(
+            name="low", project_id=str(project.pk), cluster_id=str(cluster_obj.pk),
+            spec=models.TrainingSpecSpec(command="sleep 300", compute=every_gpu),
+        )
+    ).data["workloadId"]  # fmt: skip
+    phase_reached(trainer, low, {"Running"})
+
+    # A training of a higher priority class needs every device: the lower one yields to it.
+    high = trainer.workloads.trainings.create_training1(
+        models.TrainingCreationRequest(
+            name="high", project_id=str(project.pk), cluster_id=str(cluster_obj.pk),
+            spec=models.TrainingSpecSpec(command="sleep 300", compute=every_gpu,
+                                         priority_class="interactive-preemptible"),
+        )
+    ).data["workloadId"]  # fmt: skip
+
+    phase_reached(trainer, high, {"Running"})
+    requeued = phase_reached(trainer, low, {"Pending"})
+    assert requeued["phaseMessage"].startswith("Preempted"), requeued
+    assert requeued["allocatedGpuIds"] == [] and requeued["desiredPhase"] == "Running"
+    assert trainer.workloads.trainings.delete_training(high).status_code == 202
+    again = phase_reached(trainer, low, {"Running"})
+    assert len(again["allocatedGpuIds"]) == 4
+    # Its history: preempted (then requeued, when the agent saw it stopping first), and running again.
+    reasons = [e["reason"] for e in trainer.workloads.events.get_workload_events(low).data["events"]]
+    assert reasons[:3] == ["Submitted", "Running", "Preempted"] and reasons[-1] == "Running", reasons
+    assert set(reasons[3:-1]) <= {"Requeued"}, reasons
