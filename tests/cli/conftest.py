@@ -11,6 +11,7 @@ import yaml
 
 from tests.conftest import ADMIN_PASSWORD, LiveServer
 from tests.e2e.conftest import agent, cluster, http  # noqa: F401 (fixtures shared with the e2e tests)
+from tests.sso.conftest import admin_api, browser, oidc_idp, oidc_op  # noqa: F401 (a real OpenID provider)
 
 TESSERA = Path(sys.executable).parent / "tessera"  # installed by requirements-dev.txt (-e ./cli)
 
@@ -38,6 +39,16 @@ class Tessera:
         return subprocess.Popen(
             [str(TESSERA), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env()
         )
+
+    def browser_login(self) -> tuple[subprocess.Popen, str]:
+        """Start ``tessera login`` (browser flow, without opening one); answers it and its URL."""
+        cli = self.popen("login", "--server", self.server.url, "--no-browser", "--timeout", "60")
+        assert cli.stderr is not None
+        line = ""
+        while "/cli/login?" not in line:
+            line = cli.stderr.readline()
+            assert line, "the CLI ended without printing the sign-in URL"
+        return cli, line.strip()
 
     def config(self) -> dict:
         return yaml.safe_load(self.config_path.read_text())

@@ -77,13 +77,7 @@ def _form_fields(page: str) -> dict[str, str]:
 
 
 def test_browser_login_signs_in_through_the_sign_in_page_and_hands_the_cli_a_token(tessera, admin_user):
-    cli = tessera.popen("login", "--server", tessera.server.url, "--no-browser", "--timeout", "60")
-    assert cli.stderr is not None
-    line = ""
-    while "/cli/login?" not in line:
-        line = cli.stderr.readline()
-        assert line, "the CLI ended without printing the sign-in URL"
-    url = line.strip()
+    cli, url = tessera.browser_login()
 
     with httpx.Client(follow_redirects=True, timeout=10) as browser:
         sign_in = browser.get(url)  # not signed in yet: the sign-in page, which comes back here
@@ -105,6 +99,36 @@ def test_browser_login_signs_in_through_the_sign_in_page_and_hands_the_cli_a_tok
     replay = httpx.post(f"{tessera.server.url}/api/v1/cli/token",
                         json={"code": query["code"], "state": query["state"], "codeVerifier": "x" * 64})  # fmt: skip
     assert replay.status_code == 400
+
+
+def test_browser_login_by_single_sign_on_with_an_openid_provider(tessera, oidc_op, oidc_idp, browser):
+    oidc_op.set_account("alice", "alice-password", email="alice@example.org", email_verified=True)
+    cli, url = tessera.browser_login()
+
+    sign_in = browser.get(url)  # Tessera's sign-in page, with the provider's button
+    provider = browser.get(browser.link(sign_in, "Sign in with Test OP"))
+    confirm = browser.submit(provider, username="alice", password="alice-password")
+    assert "Sign in the command-line tool" in confirm.text, confirm.text[:2000]
+    done = browser.post(str(confirm.url), {**_form_fields(confirm.text), "allow": ""})
+
+    assert done.status_code == 200 and "Signed in" in done.text
+    assert cli.wait(timeout=30) == 0
+    whoami = tessera("whoami", "-o", "json")
+    assert whoami.returncode == 0 and '"name": "alice@example.org"' in whoami.stdout  # SSO users go by email
+
+
+def test_cancelling_the_browser_login_exits_3(tessera, admin_user, client):
+    cli, url = tessera.browser_login()
+    client.force_login(admin_user)
+    confirm = client.get(url.removeprefix(tessera.server.url))
+    fields = _form_fields(confirm.content.decode())
+
+    answer = httpx.get(client.post("/cli/login", {**fields, "deny": ""})["Location"])
+
+    assert "Sign-in refused" in answer.text
+    assert cli.wait(timeout=30) == 3
+    assert "access_denied" in cli.stderr.read()
+    assert not tessera.config_path.exists()
 
 
 def test_the_browser_login_page_sends_codes_only_to_this_machines_loopback(client, admin_user):
