@@ -132,7 +132,8 @@ class Reconciler:
         return bool(unwanted)
 
     def _schedule(self, actual: dict[str, WorkloadStatus]) -> None:
-        """Run a scheduling cycle if anything waits; act on its evictions and keep its placements."""
+        """Run a scheduling cycle if anything waits (every action acts for waiting work, so a cycle
+        with none decides nothing); act on its evictions and keep its placements."""
         self._start_failures = {
             workload_id: reason for workload_id, reason in self._start_failures.items() if workload_id in self.desired
         }
