@@ -8,7 +8,6 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import AccessRule, Application
-from agent.protocol.messages import FEATURES
 from clusters.models import Department, Project, Quota
 from tests.conftest import ADMIN_PASSWORD
 from tests.frontend.browser import sign_in
@@ -85,11 +84,11 @@ def test_a_researcher_submits_from_the_workbench_and_follows_it_live(
     page = open_browser()
     sign_in(page, "rita", PASSWORD)
 
-    # A fraction of a GPU: today's agent runs whole GPUs only, so the work waits and says why.
+    # Half a GPU, from the workbench; the page then follows it without being reloaded.
     page.get_by_role("link", name="Submit a workload").click()
     expect(page.locator("#project-quota")).to_contain_text("Quota per node pool")
     page.get_by_label("Name").fill("half-gpu")
-    page.get_by_label("Command").fill("echo half; sleep 1")
+    page.get_by_label("Command").fill("echo started; sleep 4; echo from-the-browser; echo oops >&2")
     page.get_by_role("radio", name="A portion of each GPU").check()
     page.get_by_role("textbox", name="Portion of each GPU").fill("0.5")
     page.screenshot(path=screenshots / "submit.png")
@@ -97,33 +96,21 @@ def test_a_researcher_submits_from_the_workbench_and_follows_it_live(
     page.wait_for_url(re.compile(r"/workloads/[0-9a-f-]+/$"))
     fractional = Workload.objects.get(name="half-gpu")
     assert (fractional.gpu_devices, fractional.gpu_portion) == (1, 0.5)
-    if "gpu_fractions" in FEATURES:
-        expect(page.locator("#phase")).to_have_text("Completed", timeout=60_000)
-    else:
-        expect(page.locator("#phase")).to_have_text("Pending")
-        expect(page.locator("#phase-message")).to_contain_text("runs whole GPUs only")
-
-    # A whole GPU runs to completion here; the page follows it without being reloaded.
-    page.goto("/workloads/new/")
-    page.get_by_label("Name").fill("whole-gpu")
-    page.get_by_label("Command").fill("echo started; sleep 4; echo from-the-browser; echo oops >&2")
-    page.get_by_role("button", name="Submit").click()
-    page.wait_for_url(re.compile(r"/workloads/[0-9a-f-]+/$"))
     page.evaluate("window.notReloaded = true")
     expect(page.locator("#live-status")).to_have_text("Live")
     expect(page.locator("#phase")).to_have_text("Running", timeout=60_000)
     expect(page.locator("#stdout")).to_contain_text("started", timeout=30_000)  # followed while it runs
-    page.screenshot(path=screenshots / "workload-running.png")
     expect(page.locator("#phase")).to_have_text("Completed", timeout=60_000)
     expect(page.locator("#stdout")).to_contain_text("from-the-browser")
     expect(page.locator("#stderr")).to_contain_text("oops")
     expect(page.locator("#events")).to_contain_text("Completed")
     expect(page.locator("figure.chart svg")).to_have_count(3)  # utilisation, memory, allocation
+    expect(page.get_by_role("button", name="Suspend")).to_be_hidden()  # finished work cannot be suspended
     assert page.evaluate("window.notReloaded") is True
     page.screenshot(path=screenshots / "workload-completed.png")
 
     page.get_by_role("link", name="Workloads").click()
-    expect(page.locator("tr", has_text="whole-gpu").locator(".phase")).to_have_text("Completed")
+    expect(page.locator("tr", has_text="half-gpu").locator(".phase")).to_have_text("Completed")
     page.screenshot(path=screenshots / "workloads.png")
 
 

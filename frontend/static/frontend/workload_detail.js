@@ -5,7 +5,7 @@ import { followWorkloads } from "./live.js";
 const id = document.getElementById("workload").dataset.workloadId;
 const phase = document.getElementById("phase");
 const logStatus = document.getElementById("log-status");
-const TERMINAL = new Set(["Completed", "Failed", "Deleted"]);
+const TERMINAL = new Set(["Completed", "Failed", "Stopped", "Deleted"]);
 let following = null;
 
 async function refreshEvents() {
@@ -61,6 +61,9 @@ function render(w) {
   document.getElementById("exit-code").textContent = w.exitCode ?? "—";
   document.getElementById("placement").textContent = `${w.nodeName || "—"} ${(w.allocatedGpuIds || []).join(", ")}`;
   if (changed) refreshEvents();
+  // Only pending or running work can be suspended; the server refuses it anyway.
+  const suspend = document.getElementById("suspend");
+  if (suspend) suspend.hidden = TERMINAL.has(w.phase);
   followLogs(w.phase);
 }
 
