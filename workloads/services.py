@@ -301,7 +301,7 @@ def apply_status(cluster: Cluster, status: WorkloadStatus) -> bool:
             WorkloadEvent.objects.create(workload=workload, reason=reason, message=status.message or status.phase.value)
         if status.phase is WorkloadPhase.RUNNING and workload.started_at is None:
             workload.started_at = status.started_at or now
-        if status.phase.is_terminal and workload.completed_at is None:
+        if status.phase.is_terminal and workload.completed_at is None and workload.suspended_at is None:
             workload.completed_at = status.finished_at or now
         workload.save()
         _broadcast(workload)

@@ -73,7 +73,7 @@ def test_a_running_workload_is_suspended_kept_and_resumed_as_a_new_run_under_its
     # The agent stops it and says so: Stopped, and still listed.
     assert report(workload, WorkloadPhase.STOPPED, message="stopped on request", node="node-a")
     workload.refresh_from_db()
-    assert workload.phase == "Stopped"
+    assert (workload.phase, workload.completed_at) == ("Stopped", None)  # suspended, not finished for good
     assert researcher.get("/api/v1/workloads/count", {"filterBy": "name==job"}).json() == {"count": 1}
 
     response = act(researcher, kind, workload, "resume")
