@@ -15,7 +15,6 @@ nothing else is evicted for it) and started once they are free.
 from __future__ import annotations
 
 import logging
-import math
 import time
 
 from agent.protocol import (
@@ -28,12 +27,10 @@ from agent.protocol import (
     WorkloadStatus,
 )
 from agent.runtime.base import PREEMPTED, Runtime, WorkerPlacement
-from agent.scheduler.adapter import Held, Pod, decide
+from agent.scheduler.adapter import Held, Pod, decide, share_of
+from agent.scheduler.placement import MILLI
 
 log = logging.getLogger(__name__)
-
-WHOLE = 1000
-"""A whole device, in the milli-GPUs shares are counted in."""
 
 
 def is_requeued(status: WorkloadStatus | None) -> bool:
@@ -41,19 +38,8 @@ def is_requeued(status: WorkloadStatus | None) -> bool:
     return (
         status is not None
         and status.phase in (WorkloadPhase.STOPPING, WorkloadPhase.PENDING)
-        and (status.message.startswith(PREEMPTED))
+        and status.message.startswith(PREEMPTED)
     )
-
-
-def share_of(spec: WorkloadSpec | None, device: GpuDevice | None) -> int:
-    """Milli-GPUs one worker of ``spec`` holds on ``device`` (a whole one when unknown)."""
-    if spec is None or device is None:
-        return WHOLE
-    if spec.gpu_portion is not None:
-        return max(1, round(spec.gpu_portion * WHOLE))
-    if spec.gpu_memory_mib is not None and device.memory_mib:
-        return min(WHOLE, math.ceil(spec.gpu_memory_mib * WHOLE / device.memory_mib))
-    return WHOLE
 
 
 class Reconciler:
@@ -149,14 +135,17 @@ class Reconciler:
             elif status is None or is_requeued(status):
                 waiting.append(spec)
             elif status.phase == WorkloadPhase.RUNNING:
-                pods = self._pods(workload_id, status)
-                if all(uuid in self._devices for pod in pods for uuid in pod.devices):
-                    started = status.started_at.timestamp() if status.started_at else now
-                    held.append(Held(spec, pods, started))
+                started = status.started_at.timestamp() if status.started_at else now
+                held.append(Held(spec, self._pods(workload_id, status), started))
         if not waiting:
             self._pending = {}
             return
-        decisions = decide(self.inventory, self.queues, waiting, held, now)
+        try:
+            decisions = decide(self.inventory, self.queues, waiting, held, now)
+        except Exception as exc:  # A bad cycle must not stop the agent reporting: say why all wait.
+            log.exception("the scheduling cycle failed")
+            self._pending = {spec.id: f"the agent's scheduler failed: {exc}" for spec in waiting}
+            return
         for workload_id, reason in decisions.evictions.items():
             if self._bound.pop(workload_id, None) is None:
                 log.info("evicting workload %s: %s", workload_id, reason)
@@ -185,7 +174,7 @@ class Reconciler:
                 continue  # Its own last run has not ended yet.
             spec = self.desired[workload_id]
             need = self._shares(spec, pods)
-            if any(used.get(uuid, 0) + amount > WHOLE for uuid, amount in need.items()):
+            if any(used.get(uuid, 0) + amount > MILLI for uuid, amount in need.items()):
                 continue
             del self._bound[workload_id]
             for uuid, amount in need.items():

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from agent.protocol import Inventory, QueueSpec, WorkloadSpec
+from agent.protocol import GpuDevice, Inventory, QueueSpec, WorkloadSpec
 from agent.protocol import PoolQuota as PoolQuotaSpec
 from agent.scheduler.api import (
     DEFAULT_GPU_MEMORY_MIB,
@@ -64,6 +64,17 @@ class AgentDecisions:
     pending: Mapping[str, str] = field(default_factory=dict)
 
 
+def share_of(spec: WorkloadSpec | None, device: GpuDevice | None) -> int:
+    """Milli-GPUs one worker of ``spec`` holds on ``device`` (a whole one when either is unknown)."""
+    if spec is None or device is None:
+        return MILLI
+    if spec.gpu_portion is not None:
+        return max(1, round(spec.gpu_portion * MILLI))
+    if spec.gpu_memory_mib is not None and device.memory_mib:
+        return min(MILLI, -(-spec.gpu_memory_mib * MILLI // device.memory_mib))
+    return MILLI
+
+
 def decide(
     inventory: Inventory,
     queues: Sequence[QueueSpec],
@@ -76,7 +87,7 @@ def decide(
     index = {(name, uuid): i for name, devices in uuids.items() for i, uuid in enumerate(devices)}
     labels = _labels([*pending, *(h.spec for h in held)])
     workloads = [_workload(spec, labels[spec.id]) for spec in pending]
-    for work in held:
+    for work in _schedulable(inventory, held):
         pods = tuple(
             RunningPod(pod.node, tuple(index[pod.node, uuid] for uuid in pod.devices), work.started_at)
             for pod in work.pods
@@ -102,6 +113,30 @@ def decide(
         evictions={ids[name]: reason for name, reason in outcome.evictions.items()},
         pending={ids[name]: reason for name, reason in outcome.pending.items()},
     )
+
+
+def _schedulable(inventory: Inventory, held: Sequence[Held]) -> list[Held]:
+    """The held work the scheduler may reason about: on schedulable devices it knows, within
+    their capacity. The rest (on a cordoned or unhealthy device, or more than a device holds, as
+    a restart may find) is left where it runs and out of the cycle, which would refuse it."""
+    devices = {
+        (node.name, gpu.uuid): gpu
+        for node in inventory.nodes
+        if not node.cordoned
+        for gpu in node.gpus
+        if gpu.schedulable
+    }
+    used: Counter[tuple[str, str]] = Counter()
+    kept = []
+    for work in held:
+        need: Counter[tuple[str, str]] = Counter()
+        for pod in work.pods:
+            for uuid in pod.devices:
+                need[pod.node, uuid] += share_of(work.spec, devices.get((pod.node, uuid)))
+        if all(key in devices and used[key] + amount <= MILLI for key, amount in need.items()):
+            used.update(need)
+            kept.append(work)
+    return kept
 
 
 def _labels(specs: Sequence[WorkloadSpec]) -> dict[str, str]:

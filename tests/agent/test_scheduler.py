@@ -253,3 +253,23 @@ def test_a_department_named_as_a_project_and_workloads_named_alike_are_told_apar
 
     assert list(decisions.placements) == ["1"]
     assert decisions.pending["2"].startswith("department vision (department) is at its GPU limit")
+
+
+def test_work_running_on_a_device_cordoned_since_is_left_alone_and_nothing_joins_it() -> None:
+    running = Held(workload("r", gpu_portion=0.5), (Pod("n", ("GPU-0",)),))
+    devices = inventory(device(0, cordoned=True), device(1))
+
+    decisions = decide(devices, [], [workload("j", gpu_portion=0.5)], [running], now=0)
+
+    assert decisions.placements == {"j": (Pod("n", ("GPU-1",)),)}
+    assert decisions.evictions == {}
+
+
+def test_more_running_work_than_a_device_holds_does_not_stop_the_cycle() -> None:
+    # As a restart may find: three halves on one device. Two are counted, none is evicted.
+    running = [Held(workload(f"r{i}", gpu_portion=0.5), (Pod("n", ("GPU-0",)),)) for i in range(3)]
+
+    decisions = decide(inventory(device(0)), [], [workload("j", gpu_portion=0.5)], running, now=0)
+
+    assert decisions.placements == {} and decisions.evictions == {}
+    assert decisions.pending["j"].startswith("waiting for 0.5 of a GPU")
