@@ -7,7 +7,7 @@ from typing import Any
 from django.urls import reverse
 
 from accounts.access import may
-from accounts.roles import APPS, AUDIT, USERS
+from accounts.roles import APPS, AUDIT, SECURITY_SETTINGS, USERS
 from clusters.models import Cluster, Project
 
 WORKLOAD_RESOURCES = ("trainings", "workspaces", "inferences")
@@ -37,4 +37,5 @@ def navigation_for(user: Any) -> list[tuple[str, str, bool]]:
         (reverse("access-rule-page-list"), "Access rules", True),
         (reverse("roles"), "Roles", True),
         (reverse("audit-page"), "Audit log", may(user, "read", AUDIT)),
+        (reverse("idp-page-list"), "Identity providers", may(user, "read", SECURITY_SETTINGS)),
     ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend import access_pages, cluster_pages, org_pages, views
+from frontend import access_pages, cluster_pages, idp_pages, org_pages, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,4 +27,6 @@ urlpatterns = [
     path("access-rules/", access_pages.access_rule_list, name="access-rule-page-list"),
     path("access-rules/<int:rule_id>/delete/", access_pages.access_rule_delete, name="access-rule-page-delete"),
     path("audit/", access_pages.audit_log, name="audit-page"),
+    path("identity-providers/", idp_pages.identity_providers, name="idp-page-list"),
+    path("identity-providers/<slug:alias>/delete/", idp_pages.identity_provider_delete, name="idp-page-delete"),
 ]
