@@ -9,6 +9,7 @@ import base64
 import hashlib
 import html
 import http.server
+import os
 import secrets
 import sys
 import time
@@ -187,6 +188,14 @@ def whoami(output: str) -> None:
         )
 
 
+def graphical_session() -> bool:
+    """Whether a browser can open beside this terminal. Without a display, Python's webbrowser
+    would start a text browser inside the terminal the CLI is using."""
+    return sys.platform in ("darwin", "win32") or any(
+        os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")
+    )
+
+
 def pkce_challenge(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
@@ -228,8 +237,12 @@ class BrowserSignIn:
 
     def run(self, open_browser: bool, timeout: float) -> dict[str, Any]:
         click.echo(f"Open this URL in a browser to sign in:\n\n  {self.url}\n", err=True)
-        if open_browser:
+        if open_browser and graphical_session():
             webbrowser.open(self.url)
+        else:
+            port = self.listener.server_address[1]
+            click.echo(f"If the browser runs on another machine, forward the port from it: "
+                       f"ssh -L {port}:127.0.0.1:{port} THIS_HOST", err=True)  # fmt: skip
         deadline = time.monotonic() + timeout
         try:
             while self.answer is None and self.error is None:
