@@ -9,10 +9,12 @@ from django.conf import settings
 
 from agent.protocol import (
     AckMessage,
+    CordonSpec,
     DesiredStateMessage,
     ErrorMessage,
     HeartbeatMessage,
     HelloMessage,
+    InventoryMessage,
     LogChunkMessage,
     MetricsMessage,
     ProtocolError,
@@ -59,7 +61,8 @@ def _hello(cluster: Cluster, hello: HelloMessage, channel: str) -> tuple[Welcome
     # An agent older than queues would refuse a message that carries them.
     known_queues = queues.cluster_queues(cluster.pk) if hello.understands("queues") else []
     specs = workload_services.sendable(workload_services.desired_specs(cluster), set(features_of(hello)))
-    desired = DesiredStateMessage(full=True, workloads=specs, queues=known_queues)
+    cordons = services.cluster_cordons(cluster.pk) if hello.understands("cordons") else None
+    desired = DesiredStateMessage(full=True, workloads=specs, queues=known_queues, cordons=cordons)
     return welcome, desired
 
 
@@ -118,6 +121,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(services.record_agent_heartbeat)(self.cluster)
         elif isinstance(message, WorkloadStatusMessage):
             await database_sync_to_async(workload_services.apply_status)(self.cluster, message.status)
+        elif isinstance(message, InventoryMessage):
+            await database_sync_to_async(services.record_agent_inventory)(self.cluster, message.inventory)
         elif isinstance(message, LogChunkMessage):
             await database_sync_to_async(workload_services.append_log)(self.cluster, message)
         elif isinstance(message, MetricsMessage):
@@ -144,3 +149,10 @@ class AgentConsumer(AsyncWebsocketConsumer):
             return  # the full desired state after hello will carry them
         queues = [QueueSpec.model_validate(queue) for queue in event["queues"]]
         await self._send(DesiredStateMessage(full=False, queues=queues))
+
+    async def desired_cordons(self, event: dict[str, Any]) -> None:
+        """An administrator cordoned, drained or uncordoned a node or a GPU."""
+        if not self.greeted or "cordons" not in self.features:
+            return  # the full desired state after hello will carry them
+        cordons = [CordonSpec.model_validate(cordon) for cordon in event["cordons"]]
+        await self._send(DesiredStateMessage(full=False, cordons=cordons))

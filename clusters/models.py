@@ -90,6 +90,10 @@ class Node(models.Model):
     node_pool = models.ForeignKey("NodePool", on_delete=models.SET_NULL, null=True, blank=True, related_name="nodes")
     last_seen = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, null=True)
+    mps = models.BooleanField(default=False, help_text="The node runs NVIDIA MPS for GPU fractions.")
+    # An administrator's cordon: nothing new is placed here; draining also stops what runs here.
+    cordoned = models.BooleanField(default=False)
+    draining = models.BooleanField(default=False)
 
     objects = NodeQuerySet.as_manager()
 
@@ -110,6 +114,11 @@ class Gpu(models.Model):
     model = models.CharField(max_length=100)
     memory_mib = models.PositiveIntegerField()
     simulated = models.BooleanField(default=False)
+    mig_mode = models.BooleanField(null=True, blank=True, help_text="MIG enabled; null where not supported.")
+    healthy = models.BooleanField(default=True, help_text="False once the agent saw an NVML fault.")
+    health_message = models.CharField(max_length=500, blank=True)
+    cordoned = models.BooleanField(default=False)
+    draining = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["node", "index"]

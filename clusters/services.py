@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.errors import Conflict
 from accounts.services import rules
-from agent.protocol import Inventory
+from agent.protocol import CordonSpec, Inventory
 from clusters import pools
 from clusters.models import Cluster, ClusterState, Department, Gpu, Node, NodePool, NodeStatus, Project
 
@@ -67,6 +67,14 @@ def record_agent_hello(cluster: Cluster, agent_version: str, inventory: Inventor
     Cluster.objects.filter(pk=cluster.pk).update(
         state=ClusterState.CONNECTED, agent_version=agent_version, agent_channel=channel, last_seen=now, updated_at=now
     )
+    record_agent_inventory(cluster, inventory)
+
+
+@transaction.atomic
+def record_agent_inventory(cluster: Cluster, inventory: Inventory) -> None:
+    """The agent's nodes and devices as it reports them (at hello, or when they changed): health,
+    MIG mode and MPS included. Cordons are the administrators' and stay as they are."""
+    now = timezone.now()
     reported = {node.name for node in inventory.nodes}
     cluster.nodes.exclude(name__in=reported).update(status=NodeStatus.NOT_READY)
     for reported_node in inventory.nodes:
@@ -78,6 +86,7 @@ def record_agent_hello(cluster: Cluster, agent_version: str, inventory: Inventor
                 "simulated": reported_node.simulated,
                 "driver_version": reported_node.driver_version or "",
                 "cuda_version": reported_node.cuda_version or "",
+                "mps": bool(reported_node.mps),
                 "last_seen": now,
             },
         )
@@ -91,9 +100,35 @@ def record_agent_hello(cluster: Cluster, agent_version: str, inventory: Inventor
                     "model": gpu.model,
                     "memory_mib": gpu.memory_mib,
                     "simulated": gpu.simulated,
+                    "mig_mode": gpu.mig_mode,
+                    "healthy": gpu.healthy is not False,
+                    "health_message": gpu.health_message or "",
                 },
             )
     pools.assign_nodes(cluster)
+
+
+def cluster_cordons(cluster_id: object) -> list[CordonSpec]:
+    """The cluster's cordoned nodes and devices, as the agent receives them."""
+    nodes = Node.objects.filter(cluster_id=cluster_id, cordoned=True).order_by("name")
+    gpus = Gpu.objects.filter(node__cluster_id=cluster_id, cordoned=True).order_by("uuid")
+    return [CordonSpec(target="node", name=n.name, drain=n.draining) for n in nodes] + [
+        CordonSpec(target="device", name=g.uuid, drain=g.draining) for g in gpus
+    ]
+
+
+def set_cordon(target: Node | Gpu, cordoned: bool, drain: bool = False) -> Node | Gpu:
+    """Cordon (nothing new is placed there) or drain (also stop what runs there) a node or a GPU,
+    or lift it; the cluster's agent gets the cluster's cordons at once (or on reconnecting)."""
+    from workloads import notify  # workloads imports clusters: import here, when needed
+
+    target.cordoned = cordoned
+    target.draining = cordoned and drain
+    target.save(update_fields=["cordoned", "draining"])
+    cluster_id = target.cluster_id if isinstance(target, Node) else target.node.cluster_id
+    cordons = cluster_cordons(cluster_id)
+    transaction.on_commit(lambda: notify.push_cordons(cluster_id, cordons))
+    return target
 
 
 def record_agent_heartbeat(cluster: Cluster) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from agent.protocol import QueueSpec, WorkloadSpec
+from agent.protocol import CordonSpec, QueueSpec, WorkloadSpec
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,14 @@ def push_queues(cluster_id: Any, queues: list[QueueSpec]) -> None:
     _group_send(
         cluster_group(cluster_id),
         {"type": "desired.queues", "queues": [queue.model_dump(mode="json") for queue in queues]},
+    )
+
+
+def push_cordons(cluster_id: Any, cordons: list[CordonSpec]) -> None:
+    """An administrator cordoned, drained or uncordoned a node or a GPU: the agent gets them all."""
+    _group_send(
+        cluster_group(cluster_id),
+        {"type": "desired.cordons", "cordons": [cordon.model_dump(mode="json") for cordon in cordons]},
     )
 
 

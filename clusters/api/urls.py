@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clusters.api import org_views, pool_views, views
+from clusters.api import cordon_views, org_views, pool_views, views
 
 urlpatterns = [
     path("clusters", views.ClusterListView.as_view(), name="cluster-list"),
@@ -28,4 +28,8 @@ urlpatterns = [
     path("node-pools/<int:pool_id>", pool_views.NodePoolDetailView.as_view(), name="node-pool-detail"),
     path("nodes", pool_views.NodeListView.as_view(), name="node-list"),
     path("nodes/count", pool_views.NodeCountView.as_view(), name="node-count"),
+    path("nodes/<int:node_id>/cordon", cordon_views.CordonView.as_view(), name="node-cordon"),
+    path("nodes/<int:node_id>/uncordon", cordon_views.UncordonView.as_view(), name="node-uncordon"),
+    path("nodes/<int:node_id>/gpus/<int:index>/cordon", cordon_views.CordonView.as_view(), name="gpu-cordon"),
+    path("nodes/<int:node_id>/gpus/<int:index>/uncordon", cordon_views.UncordonView.as_view(), name="gpu-uncordon"),
 ]
