@@ -78,10 +78,11 @@ class Reconciler:
         """Take in a changed inventory (a device unhealthy or cordoned): nothing new goes there."""
         self.inventory = inventory
         self._devices = {gpu.uuid: gpu for node in inventory.nodes for gpu in node.gpus}
+        usable = {gpu.uuid for node in inventory.nodes if not node.cordoned for gpu in node.gpus if gpu.schedulable}
         self._bound = {
             workload_id: pods
             for workload_id, pods in self._bound.items()
-            if all(uuid in self._devices for pod in pods for uuid in pod.devices)
+            if all(uuid in usable for pod in pods for uuid in pod.devices)
         }
 
     def actual(self) -> dict[str, WorkloadStatus]:

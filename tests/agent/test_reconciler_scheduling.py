@@ -247,3 +247,19 @@ def test_a_requeued_workload_the_control_plane_drops_is_stopped_for_good(state_d
     statuses = agent.until("the dropped job to end", low=WorkloadPhase.STOPPED)
 
     assert not statuses["low"].message.startswith("Preempted")
+
+
+def test_nothing_new_starts_on_a_device_cordoned_after_the_agent_started(state_dir: Path) -> None:
+    agent = Agent(state_dir, gpus=2, queue_specs=queues(vision=2))
+    agent.want(spec("first", LONG, project="vision", gpu_devices=1))
+    (held,) = agent.until("the first job to run", first=WorkloadPhase.RUNNING)["first"].gpus
+    (node,) = agent.reconciler.inventory.nodes
+    gpus = [gpu.model_copy(update={"cordoned": gpu.uuid != held}) for gpu in node.gpus]
+
+    agent.reconciler.set_inventory(Inventory(nodes=[node.model_copy(update={"gpus": gpus})]))
+    agent.want(spec("second", LONG, project="vision", gpu_devices=1))
+
+    for _ in range(5):
+        statuses = agent.tick()
+        assert statuses["first"].phase == WorkloadPhase.RUNNING
+        assert statuses["second"].phase == WorkloadPhase.PENDING
