@@ -66,6 +66,15 @@ class ForgedIdpFake:
         root.replace(assertion, signed_assertion)
         return OneLogin_Saml2_Utils.add_sign(root, key, cert, sign_algorithm=algorithm, digest_algorithm=digest)
 
+    def sign_message_only(self, root: etree._Element) -> bytes:
+        """Sign the response as it is (its assertion left unsigned), with the provider's key."""
+        root = self.strip_signatures(copy.deepcopy(root), response_only=True)
+        return OneLogin_Saml2_Utils.add_sign(root, self.key_pem, self.certificate_pem)
+
+    @staticmethod
+    def tostring(root: etree._Element) -> bytes:
+        return etree.tostring(root)
+
     @staticmethod
     def set_all(root: etree._Element, path: str, attribute: str | None, value: str) -> None:
         nodes = root.findall(path, NS)
@@ -124,5 +133,16 @@ class ForgedIdpFake:
         evil.find("saml:Issuer", NS).addnext(signature)  # the signature references the original's ID
         advice = etree.SubElement(evil, f"{{{C.NS_SAML}}}Advice")
         advice.append(copy.deepcopy(original))
+        root.replace(original, evil)
+        return etree.tostring(root)
+
+    @classmethod
+    def wrap_signature_only(cls, xml: bytes, subject: str) -> bytes:
+        """One assertion only, the evil one, carrying the original's signature (which names the
+        original's ID, now gone)."""
+        root = cls.strip_signatures(cls.parse(xml), response_only=True)
+        original = cls.assertion(root)
+        evil = cls.evil_twin(root, subject)
+        evil.find("saml:Issuer", NS).addnext(copy.deepcopy(original.find("ds:Signature", NS)))
         root.replace(original, evil)
         return etree.tostring(root)

@@ -13,7 +13,7 @@ $metadata['__DYNAMIC:1__'] = [
         // The subject is the user's uid, so the tests can tell who signed in.
         10 => [
             'class' => 'saml:AttributeNameID',
-            'identifyingAttribute' => 'uid',
+            'attribute' => 'uid',
             'Format' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
         ],
     ],
