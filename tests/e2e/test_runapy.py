@@ -236,3 +236,38 @@ def test_runapy_sees_a_preempted_training_requeued_and_running_again(live_server
     reasons = [e["reason"] for e in trainer.workloads.events.get_workload_events(low).data["events"]]
     assert reasons[:3] == ["Submitted", "Running", "Preempted"] and reasons[-1] == "Running", reasons
     assert set(reasons[3:-1]) <= {"Requeued"}, reasons
+
+
+@pytest.mark.skipif("distributed" not in FEATURES, reason="the agent does not run distributed trainings yet")
+def test_runapy_suspends_a_distributed_training_and_its_whole_gang_runs_again(
+    live_server_process, admin_user, cluster, agent
+):
+    cluster_obj, _, project = cluster
+    url = live_server_process.url
+    agent.start()
+    trainer = application(url, "trainer", L1_RESEARCHER, project)
+    spec = models.DistributedSpecSpec(
+        command="echo rank $RANK up; sleep 300", num_workers=2, distributed_framework="PyTorch",
+        compute={"gpuDevicesRequest": 2},
+    )  # fmt: skip
+    distributed = trainer.workloads.distributed
+    workload_id = distributed.create_distributed(
+        models.DistributedCreationRequest(
+            name="gang", project_id=str(project.pk), cluster_id=str(cluster_obj.pk), spec=spec,
+            master_spec_same_as_worker=True,
+        )
+    ).data["workloadId"]  # fmt: skip
+    assert len(phase_reached(trainer, workload_id, {"Running"})["allocatedGpuIds"]) == 4
+
+    assert distributed.suspend_distributed(workload_id).status_code == 202
+    stopped = phase_reached(trainer, workload_id, {"Stopped"})
+    assert (stopped["runningPods"], stopped["allocatedResources"]) == (0, {"gpu": 0})
+    assert distributed.resume_distributed(workload_id).status_code == 202
+
+    assert len(phase_reached(trainer, workload_id, {"Running"})["allocatedGpuIds"]) == 4
+    output = wait_until(
+        lambda: (text := logs(url, trainer, workload_id)).count("rank 1 up") == 2 and text, what="the gang's second run"
+    )
+    assert output.count("rank 0 up") == 2
+    assert distributed.get_distributed(workload_id).data["desiredPhase"] == "Running"
+    assert distributed.delete_distributed(workload_id).status_code == 202
