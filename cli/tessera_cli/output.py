@@ -78,7 +78,15 @@ def show_list(items: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: s
         table.add_column(heading, overflow="ellipsis", no_wrap=True)
     for row in rows:
         table.add_row(*row[:shown])
-    console().print(table)
+    _print(table)
+
+
+def _print(table: Table) -> None:
+    """Print without the padding rich leaves at the end of each line."""
+    out = console()
+    with out.capture() as captured:
+        out.print(table)
+    click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()), color=out.is_terminal)
 
 
 def _natural_width(headings: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
@@ -96,7 +104,7 @@ def show_object(data: dict[str, Any], rows: Sequence[Column], fmt: str) -> None:
     table.add_column(overflow="fold")
     for heading, read in rows:
         table.add_row(heading, _cell(read(data)))
-    console().print(table)
+    _print(table)
 
 
 def interactive() -> bool:
