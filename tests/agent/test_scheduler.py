@@ -273,3 +273,13 @@ def test_more_running_work_than_a_device_holds_does_not_stop_the_cycle() -> None
 
     assert decisions.placements == {} and decisions.evictions == {}
     assert decisions.pending["j"].startswith("waiting for 0.5 of a GPU")
+
+
+def test_several_devices_at_one_portion_share_each_of_them() -> None:
+    pending = [workload(w, gpu_devices=2, gpu_portion=0.5, gpu_portion_limit=1.0) for w in ("a", "b", "c")]
+
+    decisions = decide(inventory(device(0), device(1)), [], pending, [], now=0)
+
+    # Placed by their requests (a limit above is only burst room), never past a device's whole.
+    assert decisions.placements == {w: (Pod("n", ("GPU-0", "GPU-1")),) for w in ("a", "b")}
+    assert set(decisions.pending) == {"c"}
