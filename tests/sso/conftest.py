@@ -8,6 +8,7 @@ import pytest
 from accounts.models import UserSession
 from sso.models import ExternalIdentity
 from tests.conftest import LiveServer
+from tests.frontend.browser import chromium, open_browser  # noqa: F401  (a real Chromium, for test_browser)
 from tests.sso.browser import Browser
 from tests.sso.forged_oidc import ForgedOidcProviderFake
 from tests.sso.identity_providers import OidcProvider, ServiceProvider, SimpleSamlPhp
