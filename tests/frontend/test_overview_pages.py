@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from clusters.models import Gpu, Node
+from tests.frontend.pages import field_error, has_button
 from usage.models import DeviceSample
 from workloads.models import Workload
 
@@ -78,3 +79,27 @@ def test_a_researcher_sees_only_his_projects_cluster_and_queue(researcher, admin
     page = researcher.get("/overview/").content.decode()
 
     assert 'data-cluster="lab"' in page and 'data-cluster="elsewhere"' not in page and "not-his" not in page
+
+
+def test_an_administrator_adds_a_node_pool_that_takes_nodes_by_label(admin, site, node):
+    from clusters.models import NodePool
+
+    form = {"name": "big", "labelKey": "kubernetes.io/hostname", "labelValue": "n1", "placementStrategy.gpu": "spread",
+            "placementStrategy.cpu": "binpack"}  # fmt: skip
+    added = admin.post(f"/clusters/{site.cluster.pk}/", form)
+
+    assert added.status_code == 302
+    pool = NodePool.objects.get(name="big")
+    node.refresh_from_db()
+    assert (pool.gpu_placement, node.node_pool) == ("spread", pool)
+    refused = admin.post(f"/clusters/{site.cluster.pk}/", {"name": "big", "labelKey": "", "labelValue": "x"})
+    assert refused.status_code == 400 and field_error(refused, "labelKey")
+
+
+def test_a_viewer_cannot_add_a_node_pool(viewer, site):
+    page = viewer.get(f"/clusters/{site.cluster.pk}/")
+    assert page.status_code == 200 and not has_button(page, "Add node pool")
+
+    forged = viewer.post(f"/clusters/{site.cluster.pk}/", {"name": "big", "labelKey": "a", "labelValue": "b"})
+
+    assert forged.status_code == 403 and not site.cluster.node_pools.filter(name="big").exists()
