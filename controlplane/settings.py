@@ -186,6 +186,10 @@ TESSERA_SIGNIN_LOCKOUT_SECONDS = int(os.environ.get("TESSERA_SIGNIN_LOCKOUT_SECO
 # Keys Tessera keeps in Redis start with this (test runs sharing one Redis each get their own).
 TESSERA_REDIS_PREFIX = os.environ.get("TESSERA_CHANNEL_PREFIX", "tessera")
 
+# Where the world reaches Tessera (e.g. https://tessera.example.com), when a proxy changes the
+# host: single sign-on builds its redirect URIs and SAML URLs from it. Empty: from each request.
+TESSERA_PUBLIC_URL = os.environ.get("TESSERA_PUBLIC_URL", "")
+
 # Bearer tokens: HS256 JWTs signed with this key (by default derived from SECRET_KEY).
 TESSERA_TOKEN_KEY = os.environ.get("TESSERA_TOKEN_KEY") or f"tessera-tokens:{SECRET_KEY}"
 TESSERA_TOKEN_LIFETIME = int(os.environ.get("TESSERA_TOKEN_LIFETIME", "3600"))
