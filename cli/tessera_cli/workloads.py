@@ -283,7 +283,8 @@ def _submit_options(kind: Kind) -> list[Callable[[Callable], Callable]]:
                      help="Whether a higher priority may preempt it (default: by priority class)."),
         click.option("--name-prefix", is_flag=True, help="Use NAME as a prefix and add a random suffix."),
         click.option("--wait", is_flag=True,
-                     help="Block until the workload ends and exit with its exit status."),
+                     help="Block until the workload ends and exit with its exit status "
+                          "(1 if it failed without one, or was suspended)."),
     ]  # fmt: skip
     if kind.command == "distributed":
         options += [

@@ -99,6 +99,12 @@ def test_submit_flags_become_the_run_ai_spec(signed_in, cluster):
     described = json.loads(signed_in("training", "describe", "frac", "-p", "default", "-o", "json").stdout)
     assert described["priorityClassName"] == "build" and described["preemptible"] is False
     assert described["workloadRequestedResources"]["gpuPortion"]["request"] == 0.5
+    by_memory = signed_in("training", "submit", "by-memory", "-p", "default", "-g", "2", "--gpu-memory", "20Gi",
+                          "-o", "json", "--", "true")  # fmt: skip
+    assert json.loads(by_memory.stdout)["spec"]["compute"] == {
+        "gpuDevicesRequest": 2, "gpuRequestType": "memory", "gpuMemoryRequest": "20Gi"}  # fmt: skip
+    both = signed_in("training", "submit", "both", "-p", "default", "--gpu-portion", "0.5", "--gpu-memory", "1Gi")
+    assert both.returncode == 2 and "Give --gpu-portion or --gpu-memory, not both." in both.stderr
 
 
 def test_delete_removes_the_workload(signed_in, cluster):
@@ -183,14 +189,19 @@ def test_tables_fit_the_terminal(signed_in, cluster):
     assert lines[1].split()[:2] == ["a-training-with-a-rather-long-name", "default"]
 
 
-def test_a_distributed_training_is_submitted_with_its_workers(signed_in, cluster):
-    done = signed_in("distributed", "submit", "ddp", "-p", "default", "--workers", "2", "-g", "1", "-o", "json",
-                     "--command", "--", "echo rank $RANK of $WORLD_SIZE")  # fmt: skip
+def test_a_distributed_training_runs_all_its_workers(signed_in, cluster, agent):
+    agent.start()
+
+    done = signed_in("distributed", "submit", "ddp", "-p", "default", "--workers", "2", "-g", "1", "--wait",
+                     "-o", "json", "--command", "--", "echo rank $RANK of $WORLD_SIZE")  # fmt: skip
 
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["spec"]["numWorkers"] == 2
+    final = json.loads(done.stdout)
+    assert (final["type"], final["phase"], final["requestedPods"]["max"]) == ("Distributed", "Completed", 2)
     listed = json.loads(signed_in("distributed", "list", "-p", "default", "-o", "json").stdout)
-    assert [(w["name"], w["type"], w["requestedPods"]["max"]) for w in listed] == [("ddp", "Distributed", 2)]
+    assert [w["name"] for w in listed] == ["ddp"]
+    output = signed_in("distributed", "logs", "ddp", "-p", "default").stdout
+    assert sorted(output.splitlines()) == ["[worker 0] rank 0 of 2", "[worker 1] rank 1 of 2"]
     one = signed_in("distributed", "submit", "solo", "-p", "default", "--workers", "1", "--", "true")
     assert one.returncode == 2
     assert "numWorkers: A distributed training runs at least 2 workers" in one.stderr
