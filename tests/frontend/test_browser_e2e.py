@@ -17,6 +17,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-enough-password-1"
 
 
+def fits_the_screen(page) -> bool:
+    """Whether the page needs no sideways scrolling at the laptop-sized viewport."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def person(django_user_model, username: str, role_id: int, scope_type: str, scope_id: object) -> None:
     django_user_model.objects.create_user(username, password=PASSWORD)
     AccessRule.objects.create(subject_type="user", subject_id=username, role_id=role_id, scope_type=scope_type,
@@ -35,6 +40,7 @@ def test_an_administrator_sets_up_departments_projects_and_an_application(
     page.get_by_label("Name").fill("research")
     page.get_by_label("default GPUs deserved").fill("3")
     page.get_by_label("default GPUs limit").fill("1")
+    assert fits_the_screen(page)
     page.get_by_role("button", name="Create department").click()
     limit_error = page.locator("#f-resources-0-gpu-limit-error")
     expect(limit_error).to_contain_text("at least the deserved quota (3)")
@@ -72,6 +78,7 @@ def test_an_administrator_sets_up_departments_projects_and_an_application(
     expect(page.locator("[data-cluster=e2e] tr[data-pool=default] td").first).to_have_text("4")
     # Allocation and utilisation over time, drawn from the cluster's metrics API.
     expect(page.locator("figure.chart svg")).to_have_count(2)
+    assert fits_the_screen(page)
     page.screenshot(path=screenshots / "overview.png")
 
 
@@ -120,7 +127,15 @@ def test_a_viewer_cannot_submit_and_the_server_refuses_a_forged_post(
     _, _, project = cluster
     person(django_user_model, "vera", 9, "tenant", 1)
     page = open_browser()
-    sign_in(page, "vera", PASSWORD)
+    # With the keyboard only: the labels name the fields, Tab moves on, Enter submits.
+    page.goto("/login/")
+    page.get_by_label("Username").focus()
+    page.keyboard.type("vera")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "id_password"
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/workloads/")
 
     expect(page.get_by_role("heading", name="Workloads")).to_be_visible()
     expect(page.get_by_role("link", name="Submit a workload")).to_have_count(0)
