@@ -112,6 +112,7 @@ def test_a_distributed_training_is_submitted_with_its_workers(researcher, site):
     assert submitted.status_code == 302
     workload = Workload.objects.get(name="hello")
     assert (workload.workload_type, workload.workers) == ("Distributed", 3)
+    assert "3, run as one gang" in researcher.get(f"/workloads/{workload.pk}/").content.decode()
 
 
 def test_workers_given_to_a_plain_training_are_left_out(researcher, site):
