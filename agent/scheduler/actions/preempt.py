@@ -30,9 +30,9 @@ def preempt(session: Session) -> None:
 
         # Victim order puts lower priorities first, so the candidates are a prefix of the list.
         candidates = by_queue.get((job.project, job.pool), [])
-        victims = [victim for victim in takewhile(lambda v, job=job: v.priority < job.priority, candidates)]
+        victims = list(takewhile(lambda v, job=job: v.priority < job.priority, candidates))
         reason = f"preempted by {job.name} (priority {job.priority}) in project {job.project}"
-        if victims and evict_to_fit(session, job, victims, eligible, reason, holds):
+        if victims and evict_to_fit(session, job, victims, eligible, reason, holds, candidates=victims):
             session.reasons.pop(job.name, None)
         else:
             failed.add(shape)

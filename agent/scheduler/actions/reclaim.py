@@ -4,6 +4,8 @@ queues above theirs, only as much as the waiting job needs."""
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
+from itertools import chain
 
 from agent.scheduler.framework.jobs import Job
 from agent.scheduler.framework.ordering import in_queue_order
@@ -31,16 +33,40 @@ def reclaim(session: Session) -> None:
         # The fair-share checks judge a victim by its queues, so ask them once per project, then
         # walk the eligible projects' victims merged in victim order, only as far as needed.
         lists = [
-            jobs
+            _while_over_share(session, project, pool, jobs)
             for (project, pool), jobs in by_queue.items()
             if pool == job.pool and project != job.project and jobs and over_share(jobs[0])
         ]
         victims = heapq.merge(*lists, key=session.victim_key)
         reason = f"reclaimed by project {job.project} for {job.name}"
-        if lists and evict_to_fit(session, job, victims, eligible, reason, holds=lambda job=job: _holds(session, job)):
+        if lists and evict_to_fit(
+            session,
+            job,
+            victims,
+            eligible,
+            reason,
+            holds=lambda job=job: _holds(session, job),
+            candidates=chain.from_iterable(lists),
+        ):
             session.reasons.pop(job.name, None)
         else:
             failed.add(shape)
+
+
+def _while_over_share(session: Session, project: str, pool: str, jobs: Iterable[Job]) -> list[Job]:
+    """The running jobs of ``jobs`` (in victim order) that reclaim could evict before their
+    project is no longer over its fair share: evicting in order, each victim is judged with
+    the ones before it gone, and the first one left within the share ends the list."""
+    # A milli-GPU of slack against rounding: a job listed too many is only judged and skipped.
+    room = session.reclaimable(project, pool) + 1.0
+    found: list[Job] = []
+    for victim in jobs:
+        if room <= 0:
+            break
+        if victim.pods is not None:
+            found.append(victim)
+            room -= victim.milli
+    return found
 
 
 def _holds(session: Session, job: Job) -> bool:

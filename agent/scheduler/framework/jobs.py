@@ -17,6 +17,8 @@ class PodAt:
     devices: tuple[int, ...]
     milli: int
     portion: float
+    needs: tuple[tuple[int, int], ...] = ()
+    """Per device, the (milli, memory MiB) the pod holds there."""
 
 
 @dataclass(eq=False, slots=True)
@@ -33,6 +35,8 @@ class Job:
     started_at: float = 0.0
     pods: tuple[PodAt, ...] | None = None
     original: tuple[PodAt, ...] | None = None
+    held_milli: int = 0
+    """Milli-GPUs its pods hold while it runs (kept by ``Session.account``)."""
     name: str = field(init=False)
     project: str = field(init=False)
     pool: str = field(init=False)
@@ -51,7 +55,7 @@ class Job:
         """Milli-GPUs the job counts against quotas: what it holds, or its estimate while pending."""
         if self.pods is None:
             return self.estimate_milli
-        return sum(pod.milli for pod in self.pods)
+        return self.held_milli
 
 
 def pod_request(workload: Workload) -> PodRequest:
@@ -108,16 +112,23 @@ def pod_at(node: NodeState, request: PodRequest, devices: tuple[int, ...]) -> Po
     """The record of a pod placed on ``devices`` of ``node`` (before it takes them)."""
     if not devices:
         return PodAt(node=node.name, devices=devices, milli=0, portion=0.0)
-    if request.gpu_memory_mib is None:
-        return PodAt(node=node.name, devices=devices, milli=request.milli * len(devices), portion=request.milli / MILLI)
-    by_index = {device.index: device for device in node.devices}
-    milli = 0
-    portion = 0.0
+    listed = node.devices
+    needs = []
     for index in devices:
-        device = by_index.get(index)
+        # Devices are usually listed by index.
+        device = listed[index] if 0 <= index < len(listed) and listed[index].index == index else None
+        if device is None:
+            device = next((d for d in listed if d.index == index), None)
+        if device is None and request.gpu_memory_mib is None:
+            # No such device: taking it will say so.
+            needs.append((request.milli, 0))
+            continue
         need = None if device is None else device_need(device, request)
         if need is None or device is None:
             raise ValueError(f"device {index} of node {node.name} cannot hold {request.gpu_memory_mib} MiB")
-        milli += need[0]
+        needs.append(need)
+    if request.gpu_memory_mib is None or device is None:
+        portion = request.milli / MILLI
+    else:
         portion = request.gpu_memory_mib / device.memory_mib
-    return PodAt(node=node.name, devices=devices, milli=milli, portion=portion)
+    return PodAt(node.name, devices, sum(milli for milli, _ in needs), portion, tuple(needs))

@@ -81,7 +81,7 @@ def _pods_that_fit(session: Session, job: Job) -> int:
     """How many of ``job``'s pods would fit now, one after another (tried, then given back)."""
     taken = []
     for _ in range(job.workload.pods):
-        found = session.place_pod(job, session.candidate_nodes(job))
+        found = session.place_pod(job)
         if found is None:
             break
         taken.append(session.take(job, *found))

@@ -6,8 +6,9 @@ actions only call the session's combined verdicts, so a policy change never touc
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 from agent.scheduler.api import Node, Snapshot
 from agent.scheduler.framework.jobs import Job, PodAt, estimate_milli, pod_at, pod_request
@@ -57,14 +58,17 @@ class Session:
         self.admissions: list[Admission] = []
         self.reclaimer_checks: list[Admission] = []
         self.reclaim_victim_checks: list[Callable[[Job, Job], bool]] = []
+        self.reclaimable: Callable[[str, str], float] = lambda project, pool: math.inf
+        """Milli-GPUs a project may lose to reclaim on a pool now: a reclaim victim check passes
+        only while the victim's project has lost less than this (its other queues may stop it
+        sooner)."""
         self.preempt_victim_checks: list[Callable[[Job, Job], bool]] = []
         self.evictable_checks: list[Callable[[Job], bool]] = [lambda job: job.preemptible]
         self.reason_notes: list[Callable[[Job], str | None]] = []
         """Extra context for a job that found no place (e.g. why it could not reclaim)."""
         self.min_available: Callable[[Job], int] = lambda job: job.workload.pods
-        self.place_pod: Callable[[Job, Sequence[NodeState]], tuple[NodeState, tuple[int, ...]] | None] = (
-            lambda job, nodes: None
-        )
+        self.place_pod: Callable[[Job], tuple[NodeState, tuple[int, ...]] | None] = lambda job: None
+        """Where one more pod of the job would go now (node and devices), or None."""
         for register in plugins:
             register(self)
 
@@ -120,14 +124,18 @@ class Session:
     def account(self, job: Job, pods: tuple[PodAt, ...] | None) -> None:
         """Set where ``job`` runs (None: nowhere) and move its milli-GPUs in every queue above it."""
         was_running = job.pods is not None
-        before = job.milli if was_running else 0
+        before = job.held_milli if was_running else 0
         self.version += 1
         job.pods = pods
-        after = job.milli if pods is not None else 0
-        for queue in job.path:
-            self.allocated[queue, job.pool] += after - before
+        after = job.held_milli = sum(pod.milli for pod in pods) if pods is not None else 0
+        change, pool = after - before, job.pool
+        if change:
+            allocated = self.allocated
+            for queue in job.path:
+                allocated[queue, pool] += change
             if not job.preemptible:
-                self.non_preemptible[queue, job.pool] += after - before
+                for queue in job.path:
+                    self.non_preemptible[queue, pool] += change
         if was_running == (pods is not None) or not (job.request.cpu_milli or job.request.memory_mib):
             return
         # CPU and memory move only when the job starts or stops, not when it is moved.

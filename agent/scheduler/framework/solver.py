@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from agent.scheduler.framework.jobs import Job, PodAt
 from agent.scheduler.framework.session import Session
 from agent.scheduler.framework.statement import Statement
-from agent.scheduler.placement import NodeState, fits
+from agent.scheduler.placement import NodeState, PodRequest, device_need, fits
 
 
 def evict_to_fit(
@@ -21,12 +21,15 @@ def evict_to_fit(
     holds: Callable[[], bool],
     relocate: bool = False,
     max_victims: int | None = None,
+    candidates: Iterable[Job] | None = None,
 ) -> bool:
     """Try to start ``job`` by evicting ``victims`` in order (each only while ``eligible``).
 
     With ``relocate`` every victim must be placed again elsewhere (consolidation). ``holds``
-    states the action's rule on the state reached (quota, fair share). Returns True and commits
-    when ``job`` runs; otherwise the session is left exactly as it was.
+    states the action's rule on the state reached (quota, fair share). ``candidates``, when
+    given, holds every job that ``victims`` could evict (in any order): if the job would not fit
+    even with all of them gone, no eviction is tried. Returns True and commits when ``job``
+    runs; otherwise the session is left exactly as it was.
     """
     statement = session.statement()
     # Capacity freed earlier in this action may already be enough.
@@ -34,11 +37,32 @@ def evict_to_fit(
         statement.commit()
         return True
     statement.discard()
-    evicted: list[tuple[Job, tuple[PodAt, ...]]] = []
     # Evictions only add capacity, so once some node of the pool can take the job's first pod it
     # stays so; until then only the nodes a victim just left can change that, and trying to place
     # the job is bound to fail. Asked once here, then only of the victims' nodes.
-    may_fit = session.min_available(job) < 1 or _first_pod_fits(session, job, session.candidate_nodes(job))
+    needed = session.min_available(job)
+    may_fit = needed < 1 or session.place_pod(job) is not None
+    if candidates is not None and not (may_fit and needed <= 1):
+        # A lone pod that fits nowhere now can only fit where a candidate leaves.
+        if not could_fit_without(session, job, candidates, count_untouched=needed > 1):
+            return False
+    if relocate:
+        return _evict_and_move(session, job, victims, eligible, reason, max_victims, may_fit)
+    return _evict_then_place(session, job, victims, eligible, reason, holds, max_victims, may_fit)
+
+
+def _evict_and_move(
+    session: Session,
+    job: Job,
+    victims: Iterable[Job],
+    eligible: Callable[[Job], bool],
+    reason: str,
+    max_victims: int | None,
+    may_fit: bool,
+) -> bool:
+    """``evict_to_fit`` for consolidation: every victim taken off must find a place again."""
+    statement = session.statement()
+    evicted: list[tuple[Job, tuple[PodAt, ...]]] = []
     for victim in victims:
         if max_victims is not None and len(evicted) >= max_victims:
             break
@@ -51,8 +75,8 @@ def evict_to_fit(
         if not may_fit or session.admit(job) is not None:
             continue
         mark = statement.checkpoint()
-        if statement.place(job) and (not relocate or all(statement.place(moved) for moved, _ in evicted)) and holds():
-            _keep_only_needed(statement, evicted, holds, relocate)
+        if statement.place(job) and all(statement.place(moved) for moved, _ in evicted):
+            _keep_only_needed(statement, evicted, lambda: True, relocate=True)
             statement.commit()
             return True
         statement.rollback(mark)
@@ -60,10 +84,184 @@ def evict_to_fit(
     return False
 
 
+def _evict_then_place(
+    session: Session,
+    job: Job,
+    victims: Iterable[Job],
+    eligible: Callable[[Job], bool],
+    reason: str,
+    holds: Callable[[], bool],
+    max_victims: int | None,
+    may_fit: bool,
+) -> bool:
+    """``evict_to_fit`` without moving victims, releasing capacity only where it matters.
+
+    A victim is stopped (its queues no longer count it) at once, but what it holds on a node is
+    given back only when the job might be placed on that node. The job can only go where its pod
+    fits with every stopped victim gone, and there all are given back before it is placed; on
+    the other nodes the capacity would be unused, and a victim found unneeded there is restored
+    by counting it again. So the decisions are those of evicting and giving back every victim,
+    at the cost of the few the job is placed among.
+    """
+    statement = session.statement()
+    evicted: list[tuple[Job, tuple[PodAt, ...]]] = []
+    # Stopped victims whose capacity is still held, per node, and that capacity per node.
+    held_on: dict[str, list[Job]] = defaultdict(list)
+    unreleased: dict[int, tuple[Job, tuple[PodAt, ...]]] = {}
+    freed: dict[str, list] = {}
+    fitting: set[str] = set()
+    nodes = session.nodes
+    for victim in victims:
+        if max_victims is not None and len(evicted) >= max_victims:
+            break
+        if victim.pods is None or victim is job or not eligible(victim):
+            continue
+        pods = victim.pods
+        evicted.append((victim, pods))
+        statement.stop(victim, reason)
+        unreleased[id(victim)] = (victim, pods)
+        _add_freed(freed, victim.request, pods, 1)
+        for pod in pods:
+            held_on[pod.node].append(victim)
+            if pod.node not in fitting and _fits_with(nodes[pod.node], job, freed[pod.node]):
+                fitting.add(pod.node)
+                may_fit = True
+        if not may_fit or session.admit(job) is not None:
+            continue
+        # Give back what stopped victims hold on every node the job's pods may go to.
+        for name in fitting:
+            for held in held_on.pop(name, ()):
+                found = unreleased.pop(id(held), None)
+                if found is not None:
+                    _add_freed(freed, held.request, found[1], -1)
+                    statement.release(*found)
+        mark = statement.checkpoint()
+        if statement.place(job) and holds():
+            _keep_only_needed(statement, evicted, holds, relocate=False, unreleased=unreleased)
+            for held, pods in unreleased.values():
+                statement.release(held, pods)
+            statement.commit()
+            return True
+        statement.rollback(mark)
+    statement.discard()
+    return False
+
+
+def _add_freed(freed: dict[str, list], request: PodRequest, pods: tuple[PodAt, ...], sign: int) -> None:
+    """Add (``sign`` 1) or take out (-1) what ``pods`` of ``request`` hold to ``freed``: node name
+    -> [CPU, memory, {device index: [milli, memory]}]."""
+    for pod in pods:
+        entry = freed.get(pod.node)
+        if entry is None:
+            entry = freed[pod.node] = [0, 0, {}]
+        entry[0] += sign * request.cpu_milli
+        entry[1] += sign * request.memory_mib
+        if pod.devices:
+            back_of = entry[2]
+            for index, (milli, memory) in zip(pod.devices, pod.needs, strict=True):
+                back = back_of.get(index)
+                if back is None:
+                    back_of[index] = [sign * milli, sign * memory]
+                else:
+                    back[0] += sign * milli
+                    back[1] += sign * memory
+
+
+def _fits_with(node: NodeState, job: Job, room: list) -> bool:
+    """Whether one of ``job``'s pods fits on ``node`` with ``room`` (see ``_add_freed``) given
+    back: ``fits`` on the node as it would then be."""
+    request = job.request
+    if node.pool != job.pool:
+        return False
+    if request.gpus > 0 and request.gpu_models is not None and node.gpu_model not in request.gpu_models:
+        return False
+    if node.cpu_free_milli is not None and node.cpu_free_milli + room[0] < request.cpu_milli:
+        return False
+    if node.memory_free_mib is not None and node.memory_free_mib + room[1] < request.memory_mib:
+        return False
+    wanted = request.gpus
+    if wanted <= 0:
+        return True
+    back_of = room[2]
+    for device in node.devices:
+        if not device.healthy:
+            continue
+        need = device_need(device, request)
+        if need is None:
+            continue
+        back = back_of.get(device.index)
+        free, free_memory = device.free_milli, device.free_memory_mib
+        if back is not None:
+            free, free_memory = free + back[0], free_memory + back[1]
+        if free >= need[0] and free_memory >= need[1]:
+            wanted -= 1
+            if not wanted:
+                return True
+    return False
+
+
 def _first_pod_fits(session: Session, job: Job, nodes: Iterable[NodeState]) -> bool:
     """Whether one of ``job``'s pods fits on one of ``nodes`` of its pool: the capacity rules
     every placement obeys, so a placement can succeed only where this holds."""
     return any(node.pool == job.pool and fits(node, job.request) for node in nodes)
+
+
+def could_fit_without(session: Session, job: Job, candidates: Iterable[Job], count_untouched: bool = True) -> bool:
+    """Whether ``job``'s minimum of pods might fit if every running job of ``candidates`` were
+    gone. Generous (pods per node are counted by free CPU, memory and device slots, each device
+    at most once per pod), so False means no choice of those evictions can make the job fit.
+    ``count_untouched`` also counts the pods that fit now on nodes no candidate runs on."""
+    needed = session.min_available(job)
+    if needed < 1:
+        return True
+    freed: dict[str, list] = {}
+    for victim in candidates:
+        if victim.pods is not None and victim is not job and victim.pool == job.pool:
+            _add_freed(freed, victim.request, victim.pods, 1)
+    nodes = session.nodes
+    found = 0
+    for name, (cpu, memory, devices) in freed.items():
+        found += _pods_fitting(nodes[name], job.request, cpu, memory, devices, needed - found)
+        if found >= needed:
+            return True
+    if count_untouched:
+        for node in session.nodes_for(job):
+            if node.name not in freed:
+                found += _pods_fitting(node, job.request, 0, 0, {}, needed - found)
+                if found >= needed:
+                    return True
+    return False
+
+
+def _pods_fitting(
+    node: NodeState, request: PodRequest, cpu: int, memory: int, devices: dict[int, list[int]], most: int
+) -> int:
+    """At most ``most``: how many pods of ``request`` ``node`` might take with ``cpu``, ``memory``
+    and ``devices`` (index -> [milli, memory]) given back; an upper bound, not a packing."""
+    if request.gpus > 0 and request.gpu_models is not None and node.gpu_model not in request.gpu_models:
+        return 0
+    count = most
+    if node.cpu_free_milli is not None and request.cpu_milli:
+        count = min(count, (node.cpu_free_milli + cpu) // request.cpu_milli)
+    if node.memory_free_mib is not None and request.memory_mib:
+        count = min(count, (node.memory_free_mib + memory) // request.memory_mib)
+    if request.gpus <= 0 or count <= 0:
+        return max(count, 0)
+    slots = 0
+    for device in node.devices:
+        need = device_need(device, request) if device.healthy else None
+        if need is None:
+            continue
+        free, free_memory = device.free_milli, device.free_memory_mib
+        back = devices.get(device.index)
+        if back is not None:
+            free, free_memory = free + back[0], free_memory + back[1]
+        room = free // need[0]
+        if need[1]:
+            room = min(room, free_memory // need[1])
+        # A pod uses a device at most once.
+        slots += min(room, count)
+    return min(count, slots // request.gpus)
 
 
 def evictable_by_queue(session: Session) -> dict[tuple[str, str], deque[Job]]:
@@ -84,12 +282,25 @@ def evictable_by_queue(session: Session) -> dict[tuple[str, str], deque[Job]]:
 
 
 def _keep_only_needed(
-    statement: Statement, evicted: list[tuple[Job, tuple[PodAt, ...]]], holds: Callable[[], bool], relocate: bool
+    statement: Statement,
+    evicted: list[tuple[Job, tuple[PodAt, ...]]],
+    holds: Callable[[], bool],
+    relocate: bool,
+    unreleased: dict[int, tuple[Job, tuple[PodAt, ...]]] | None = None,
 ) -> None:
     """Put back, where they were, the victims the job turned out not to need: the last chosen
-    first, so the preferred victims (lowest priority, newest) are the ones that go."""
+    first, so the preferred victims (lowest priority, newest) are the ones that go. A victim
+    whose capacity was never given back (``unreleased``, see ``_evict_then_place``) is only
+    counted again; it is dropped from ``unreleased`` when it stays."""
     for victim, before in reversed(evicted):
         mark = statement.checkpoint()
+        if unreleased is not None and id(victim) in unreleased:
+            statement.resume(victim, before)
+            if holds():
+                del unreleased[id(victim)]
+                continue
+            statement.rollback(mark)
+            continue
         if relocate:
             statement.unplace(victim)
         if statement.place_at(victim, before) and holds():

@@ -44,7 +44,7 @@ class Statement:
         session = self.session
         placed: list[PodAt] = []
         for _ in range(job.workload.pods):
-            found = session.place_pod(job, session.candidate_nodes(job))
+            found = session.place_pod(job)
             if found is None:
                 break
             node, devices = found
@@ -105,10 +105,35 @@ class Statement:
         pods = job.pods
         if pods is None:
             return
+        self.stop(job, reason)
+        self.release(job, pods)
+
+    def release(self, job: Job, pods: tuple[PodAt, ...]) -> None:
+        """Give back the capacity ``pods`` of the stopped ``job`` held (see ``stop``)."""
         session = self.session
-        session.account(job, None)
         for pod in reversed(pods):
             session.give(job, pod)
+
+        def undo() -> None:
+            for pod in pods:
+                session.take(job, session.nodes[pod.node], pod.devices)
+
+        self._undo.append(undo)
+
+    def resume(self, job: Job, pods: tuple[PodAt, ...]) -> None:
+        """Count the stopped ``job`` as running on ``pods`` again, whose capacity it never gave
+        back (see ``stop``)."""
+        self.session.account(job, pods)
+        self._undo.append(lambda: self.session.account(job, None))
+
+    def stop(self, job: Job, reason: str) -> None:
+        """Evict ``job`` as far as its queues count it, keeping its capacity held until
+        ``release``: a solver gives capacity back only where it may be used."""
+        pods = job.pods
+        if pods is None:
+            return
+        session = self.session
+        session.account(job, None)
         # Only work that ran when the cycle began is evicted; un-placing this cycle's work is not.
         # The latest reason wins: it says why the job is stopped now.
         counted = job.original is not None
@@ -121,7 +146,6 @@ class Statement:
                 del session.evicted[job.name]
             elif counted and previous is not None:
                 session.evicted[job.name] = previous
-            taken = tuple(session.take(job, session.nodes[pod.node], pod.devices) for pod in pods)
-            session.account(job, taken)
+            session.account(job, pods)
 
         self._undo.append(undo)

@@ -64,8 +64,19 @@ def pick_devices(node: NodeState, pod: PodRequest) -> tuple[int, ...] | None:
 
 
 def fits(node: NodeState, pod: PodRequest) -> bool:
-    """True if ``pod`` can be placed on ``node`` now."""
-    return pick_devices(node, pod) is not None
+    """True if ``pod`` can be placed on ``node`` now (``pick_devices`` would find devices)."""
+    if not node_admits(node, pod):
+        return False
+    wanted = pod.gpus
+    if wanted <= 0:
+        return True
+    # Counting is enough: which devices would be picked does not matter here.
+    for device in node.devices:
+        if device_fits(device, pod):
+            wanted -= 1
+            if not wanted:
+                return True
+    return False
 
 
 def candidates(node: NodeState, pod: PodRequest) -> list[tuple[int, ...]]:

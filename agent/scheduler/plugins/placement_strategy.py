@@ -3,8 +3,6 @@ snapshot's policy (binpack by default, spread, or a fragmentation-aware one)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from agent.scheduler.framework.jobs import Job
 from agent.scheduler.framework.session import Session
 from agent.scheduler.placement import NodeState, PodRequest, candidates, policy
@@ -41,11 +39,11 @@ def register(session: Session) -> None:
             found = memo[key] = (node.version, best_score, best_devices)
         return found[1], found[2]
 
-    def place_pod(job: Job, nodes: Sequence[NodeState]) -> tuple[NodeState, tuple[int, ...]] | None:
+    def place_pod(job: Job) -> tuple[NodeState, tuple[int, ...]] | None:
         # ``best_placement`` node by node: the highest score wins, ties to the earlier node.
         best: tuple[NodeState, tuple[int, ...]] | None = None
         best_score = float("-inf")
-        for node in nodes:
+        for node in session.candidate_nodes(job):
             score, devices = best_on(node, job.request)
             if score is not None and score > best_score:
                 best, best_score = (node, devices), score

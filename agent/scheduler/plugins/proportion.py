@@ -75,7 +75,12 @@ def register(session: Session) -> None:
             if queue not in reclaimer.path
         )
 
+    def reclaimable(project: str, pool: str) -> float:
+        # ``over_fair_share`` holds for a victim while its project stays above its share.
+        return session.allocated[project, pool] - session.fair_share.get((project, pool), 0.0) - EPSILON
+
     session.queue_key = queue_key
+    session.reclaimable = reclaimable
     session.admissions.append(quota_and_limit)
     session.reclaimer_checks.append(within_fair_share)
     session.reclaim_victim_checks.append(over_fair_share)
