@@ -17,6 +17,9 @@ def register(session: Session) -> None:
     context = {}
     if name in ("fgd", "tessera"):
         context["pods"] = [job.request for job in session.jobs.values() if job.request.gpus > 0]
+    if name == "tessera":
+        # Tessera spares the GPU types that type-constrained pods depend on, as in the replay.
+        context["nodes"] = list(session.nodes.values())
     chosen = policy(name, **context)
     # (node, request) -> (node version, best score there or None, its devices). A score depends
     # only on the node's own capacity, which changes only with its version, and an action asks
