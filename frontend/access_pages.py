@@ -176,7 +176,14 @@ def access_rule_list(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": rows,
         "errors": errors,
-        "values": request.POST if errors else {"subjectType": "user", "_scope": "tenant:1"},
+        # A "Grant a role" link from the users or applications page names its subject.
+        "values": request.POST
+        if errors
+        else {
+            "subjectType": request.GET.get("subjectType", "user"),
+            "subjectId": request.GET.get("subjectId", ""),
+            "_scope": "tenant:1",
+        },
         "may_create": may_grant_somewhere(request.user),
         "subject_types": [(value, label) for value, label in SubjectType.choices],
         "roles": [(str(role.id), role.name) for role in ROLE_DEFINITIONS],

@@ -125,3 +125,14 @@ def test_the_navigation_offers_only_pages_the_subject_may_read(viewer, admin, si
 
     assert "Departments" in viewer_menu and "Applications" not in viewer_menu and "Audit log" not in viewer_menu
     assert "Applications" in admin_menu and "Audit log" in admin_menu and "Users" in admin_menu
+
+
+def test_granting_a_role_from_the_users_page_names_the_user(admin, django_user_model):
+    django_user_model.objects.create_user("rita")
+    users = admin.get("/users/").content.decode()
+    link = re.search(r'href="(/access-rules/\?subjectType=user&amp;subjectId=rita#grant)"', users)
+    assert link is not None
+
+    form = admin.get("/access-rules/", {"subjectType": "user", "subjectId": "rita"}).content.decode()
+
+    assert re.search(r'<input id="f-subjectId" name="subjectId" type="text" value="rita"', form)
