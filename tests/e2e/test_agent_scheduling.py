@@ -2,7 +2,8 @@
 
 A preemptible low-priority training holding every GPU is preempted by a higher-priority one in
 the same project, shows as Pending "Preempted..." through the API, and runs again to completion
-under the same id once the GPUs are free.
+under the same id once the GPUs are free. With quotas set through the API, a project under its
+quota reclaims GPUs from one over it.
 """
 
 from pathlib import Path
@@ -20,8 +21,8 @@ def gated(gate: Path, label: str) -> str:
     return f"echo {label}; i=0; while [ ! -e {gate} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"
 
 
-def submit(http, project, name: str, command: str, **spec: object) -> str:
-    body = {"name": name, "projectId": str(project.pk), "spec": {"command": command, **spec}}
+def submit(http, project_id: str, name: str, command: str, **spec: object) -> str:
+    body = {"name": name, "projectId": project_id, "spec": {"command": command, **spec}}
     response = http.post("/api/v1/workloads/trainings", json=body)
     assert response.status_code == 202, response.text
     return response.json()["workloadId"]
@@ -32,7 +33,7 @@ def workload(http, workload_id: str) -> dict:
 
 
 def test_a_preempted_training_waits_as_preempted_and_completes_later_with_the_same_id(http, cluster, agent, tmp_path):
-    _, _, project = cluster
+    project = str(cluster[2].pk)
     agent.start()
     all_gpus = {"compute": {"gpuDevicesRequest": 4}}
     low = submit(http, project, "low", gated(tmp_path / "low-done", "low run"), priorityClass="train", **all_gpus)
@@ -63,3 +64,35 @@ def test_a_preempted_training_waits_as_preempted_and_completes_later_with_the_sa
         what="both runs of the low-priority training in its log",
     )
     assert output.count("low run") == 2
+
+
+def test_an_under_quota_project_reclaims_gpus_from_an_over_quota_one_with_quotas_set_through_the_api(
+    http, cluster, agent, tmp_path
+):
+    _, _, default_project = cluster
+    cluster_id, department = str(default_project.cluster_id), default_project.department_id
+
+    def quota(gpus: int) -> list[dict]:
+        return [{"nodePool": {"name": "default"}, "gpu": {"deserved": gpus, "limit": -1, "overQuotaWeight": 1}}]
+
+    assert http.put(f"/api/v1/org-unit/departments/{department}", json={"resources": quota(4)}).status_code == 200
+    projects = {}
+    for name in ("vision", "speech"):
+        body = {"name": name, "clusterId": cluster_id, "parentId": str(department), "resources": quota(2)}
+        response = http.post("/api/v1/org-unit/projects", json=body)
+        assert response.status_code == 201, response.text
+        projects[name] = str(response.json()["id"])
+    agent.start()
+    two_gpus = {"compute": {"gpuDevicesRequest": 2}}
+    vision = [submit(http, projects["vision"], f"v{i}", gated(tmp_path / "done", f"v{i}"), **two_gpus) for i in (1, 2)]
+    for workload_id in vision:
+        wait_for_phase(http, workload_id, {"Running"})
+
+    speech = submit(http, projects["speech"], "s1", gated(tmp_path / "done", "s1"), **two_gpus)
+    wait_for_phase(http, speech, {"Running"})
+
+    phases = {w: workload(http, w) for w in vision}
+    (evicted,) = [w for w, body in phases.items() if body["phase"] == "Pending"]
+    assert phases[evicted]["phaseMessage"].startswith("Preempted: reclaimed by project speech for s1"), phases
+    assert [body["phase"] for w, body in phases.items() if w != evicted] == ["Running"]
+    (tmp_path / "done").touch()
