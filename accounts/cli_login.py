@@ -37,7 +37,8 @@ from accounts.services import tokens
 
 CODE_LIFETIME = 120  # seconds between the browser's confirmation and the CLI's exchange
 SALT = "tessera.accounts.cli-login"
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# IP literals only, as RFC 8252 advises: a name such as "localhost" could be resolved elsewhere.
+LOOPBACK_HOSTS = {"127.0.0.1", "::1"}
 # RFC 7636: a S256 challenge is 43 base64url characters; states are the CLI's random tokens.
 CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 STATE = re.compile(r"^[A-Za-z0-9._~-]{16,256}$")

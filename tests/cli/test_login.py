@@ -135,7 +135,8 @@ def test_the_browser_login_page_sends_codes_only_to_this_machines_loopback(clien
     client.force_login(admin_user)
     asked = {"state": "s" * 32, "code_challenge": "c" * 43, "code_challenge_method": "S256"}
 
-    for elsewhere in ("http://attacker.example:8080/cb", "https://127.0.0.1:9/cb", "http://127.0.0.1/cb"):
+    for elsewhere in ("http://attacker.example:8080/cb", "https://127.0.0.1:9/cb", "http://127.0.0.1/cb",
+                      "http://localhost:8080/cb"):  # fmt: skip
         refused = client.post("/cli/login", {**asked, "redirect_uri": elsewhere, "allow": ""})
         assert refused.status_code == 400, elsewhere
         assert "redirect_uri" in refused.content.decode()
