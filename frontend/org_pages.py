@@ -5,9 +5,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError
 
 from accounts import audit
 from accounts.access import may, require
@@ -20,8 +21,13 @@ from clusters.api.serializers import (
     quota_inputs,
 )
 from clusters.models import Cluster, Department, NodePool
+from controlplane.api import _flatten
+from controlplane.formats import iso_time
 from frontend.forms import attempt, page, request_body
 from frontend.usage import allocated_gpus
+from usage import services as usage_services
+from usage.api.views import time_range
+from usage.models import UsageHour
 
 SHARE_FIELDS = ("deserved", "limit", "overQuotaWeight")
 KINDS_OF_SHARE = (("gpu", "GPUs"), ("cpu", "CPU (millicores)"), ("memory", "Memory (MiB)"))
@@ -221,3 +227,33 @@ def department_delete(request: HttpRequest, unit_id: int) -> HttpResponse:
 @page
 def project_delete(request: HttpRequest, unit_id: int) -> HttpResponse:
     return _delete_unit(request, PROJECTS, unit_id)
+
+
+def _usage_series(request: HttpRequest, kind: OrgUnitKind, unit_id: int) -> JsonResponse:
+    """A department's or project's GPU-hours per hour (allocated, used), from the usage roll-ups
+    the caller may read on the dashboards, in the metrics API's shape, for the unit's chart."""
+    unit = get_object_or_404(kind.objects(request), pk=unit_id)
+    try:
+        start, end = time_range(request.GET)
+    except ValidationError as exc:
+        return JsonResponse({"code": 400, "message": "; ".join(_flatten(exc.detail))}, status=400)
+    visible = UsageHour.objects.restrict(request.user, "read").filter(**{f"{kind.resource}_id": unit.pk})
+    rows = list(usage_services.usage_hours(start, end, visible, kind.resource))
+    series = {
+        name: {"type": name, "labels": None, "values": [{"timestamp": iso_time(row["hour"]), "value": str(row[field])}
+                                                         for row in rows if row[field] is not None]}
+        for name, field in (("GPU_HOURS_ALLOCATED", "allocated"), ("GPU_HOURS_USED", "used"))
+    }  # fmt: skip
+    return JsonResponse({"measurements": list(series.values())})
+
+
+@login_required
+@page
+def department_usage(request: HttpRequest, unit_id: int) -> JsonResponse:
+    return _usage_series(request, DEPARTMENTS, unit_id)
+
+
+@login_required
+@page
+def project_usage(request: HttpRequest, unit_id: int) -> JsonResponse:
+    return _usage_series(request, PROJECTS, unit_id)

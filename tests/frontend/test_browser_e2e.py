@@ -62,6 +62,8 @@ def test_an_administrator_sets_up_departments_projects_and_an_application(
     expect(page.locator("tr[data-unit=vision]")).to_contain_text("2 / unlimited (2)")
     assert Project.objects.get(name="vision").department == Department.objects.get(name="research")
     page.screenshot(path=screenshots / "projects.png")
+    page.get_by_role("link", name="vision", exact=True).click()
+    expect(page.locator("figure.chart svg")).to_have_count(2)  # GPU-hours allocated and used, per hour
 
     page.get_by_role("link", name="Applications").click()
     page.get_by_label("Name").fill("ci-bot")

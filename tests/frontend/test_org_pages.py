@@ -107,3 +107,30 @@ def test_a_researcher_of_one_project_sees_only_its_tree_and_cannot_create_depart
 
     assert "default" in listed and "elsewhere" not in listed
     assert researcher.get("/departments/new/").status_code == 403
+
+
+def test_a_project_s_gpu_hours_per_hour_come_from_the_usage_roll_ups(admin, researcher, site):
+    from datetime import UTC, datetime
+
+    from clusters.models import Project
+    from usage.models import UsageHour
+
+    hour = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    UsageHour.objects.create(hour=hour, cluster=site.cluster, department=site.department, project=site.project,
+                             gpu_hours_allocated=1.5, gpu_hours_used=0.5)  # fmt: skip
+    other = Project.objects.create(cluster=site.cluster, department=site.department, name="other")
+    UsageHour.objects.create(hour=hour, cluster=site.cluster, department=site.department, project=other,
+                             gpu_hours_allocated=2.0)  # fmt: skip
+    day = {"start": "2026-11-02T00:00:00Z", "end": "2026-11-03T00:00:00Z"}
+
+    project = researcher.get(f"/projects/{site.project.pk}/usage/", day).json()["measurements"]
+    department = admin.get(f"/departments/{site.department.pk}/usage/", day).json()["measurements"]
+
+    assert [(m["type"], [v["value"] for v in m["values"]]) for m in project] == [
+        ("GPU_HOURS_ALLOCATED", ["1.5"]), ("GPU_HOURS_USED", ["0.5"]),
+    ]  # fmt: skip
+    assert department[0]["values"] == [{"timestamp": "2026-11-02T10:00:00Z", "value": "3.5"}]
+    assert researcher.get(f"/projects/{other.pk}/usage/", day).status_code == 404
+    refused = admin.get(f"/projects/{site.project.pk}/usage/", {"start": "yesterday", "end": day["end"]})
+    assert refused.status_code == 400 and "start" in refused.json()["message"]
+    assert 'data-metrics-url="/projects/' in admin.get(f"/projects/{site.project.pk}/").content.decode()

@@ -1,6 +1,7 @@
 // Charts over time, drawn as small SVG line charts from the metrics API (the same endpoints a
 // client reads). Each <figure data-metrics-url data-metric-types> becomes one chart per metric
-// type, with a choice of range (last hour, day, week), refreshed every 30 seconds.
+// type, with a choice of range (last hour, day, week, or those in data-ranges), refreshed every
+// 30 seconds.
 const RANGES = { hour: 3600, day: 86400, week: 604800 };
 const LABELS = {
   GPU_UTILIZATION: ["GPU utilisation", "%"],
@@ -8,6 +9,8 @@ const LABELS = {
   GPU_ALLOCATION: ["GPUs allocated", "GPUs"],
   ALLOCATED_GPU: ["GPUs allocated", "GPUs"],
   TOTAL_GPU: ["GPUs", "GPUs"],
+  GPU_HOURS_ALLOCATED: ["GPU-hours allocated", "GPU-h"],
+  GPU_HOURS_USED: ["GPU-hours used", "GPU-h"],
 };
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 420, HEIGHT = 120, PAD = 32;
@@ -71,7 +74,9 @@ for (const figure of document.querySelectorAll("figure[data-metrics-url]")) {
   choices.className = "chart-ranges";
   choices.setAttribute("role", "group");
   choices.setAttribute("aria-label", "Range");
-  for (const range of Object.keys(RANGES)) {
+  // Hourly roll-ups offer days and weeks only.
+  const offered = figure.dataset.ranges ? figure.dataset.ranges.split(",") : Object.keys(RANGES);
+  for (const range of offered) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "secondary";
