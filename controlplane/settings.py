@@ -113,7 +113,21 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("TESSERA_CHANNEL_PREFIX", "tessera")},
+            "CONFIG": {
+                # A consumer waits on Redis with a 5 s blocking pop; redis-py's default 5 s read
+                # timeout would end it (and the agent's connection) at that very moment.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "prefix": os.environ.get("TESSERA_CHANNEL_PREFIX", "tessera"),
+            },
+        }
+    }
+    # One cache for every worker process: one-time codes (the CLI's browser sign-in) and the like
+    # must hold across processes.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("TESSERA_CHANNEL_PREFIX", "tessera"),
         }
     }
 else:
