@@ -31,9 +31,15 @@ def person(django_user_model, username: str, role_id: int, scope_type: str, scop
 def test_an_administrator_sets_up_departments_projects_and_an_application(
     open_browser, admin_user, cluster, agent, screenshots
 ):
-    agent.start()
     page = open_browser()
     sign_in(page, "admin", ADMIN_PASSWORD)
+    # The overview follows the cluster's state: its agent connects while the page is open.
+    page.get_by_role("link", name="Overview").click()
+    page.evaluate("window.notReloaded = true")
+    expect(page.locator("[data-cluster=e2e] .badge").first).not_to_have_text("Connected")
+    agent.start()
+    expect(page.locator("[data-cluster=e2e] .badge").first).to_have_text("Connected", timeout=45_000)
+    assert page.evaluate("window.notReloaded") is True
 
     page.get_by_role("link", name="Departments").click()
     page.get_by_role("link", name="New department").click()

@@ -24,20 +24,22 @@ export function followWorkloads(onWorkload, statusElement, catchUp) {
   connect();
 }
 
-// Pages that show counts (overview, departments) reload their main content, not the whole
-// page, shortly after a workload changes.
+// Pages that show counts (overview, clusters, departments) reload their live region, not the
+// whole page, shortly after a workload changes; and every 15 seconds, since a cluster's state
+// (an agent connecting or going silent) does not travel on the workloads socket.
 export function refreshMainOnChange(statusElement) {
   let pending = null;
+  async function reload() {
+    pending = null;
+    const response = await fetch(location.href, { headers: { Accept: "text/html" } });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const next = fresh.querySelector("[data-live-region]");
+    const current = document.querySelector("[data-live-region]");
+    if (next && current) current.replaceWith(next);
+  }
   followWorkloads(() => {
-    if (pending) return;
-    pending = setTimeout(async () => {
-      pending = null;
-      const response = await fetch(location.href, { headers: { Accept: "text/html" } });
-      if (!response.ok) return;
-      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-      const next = fresh.querySelector("[data-live-region]");
-      const current = document.querySelector("[data-live-region]");
-      if (next && current) current.replaceWith(next);
-    }, 500);
+    if (!pending) pending = setTimeout(reload, 500);
   }, statusElement);
+  setInterval(reload, 15000);
 }
