@@ -262,6 +262,10 @@ def process_logout(request: HttpRequest, provider: IdentityProvider, end_session
     """A LogoutRequest or LogoutResponse from the provider (HTTP-Redirect). Ends the local session
     through ``end_session`` when valid; returns where to send the browser (the provider, with our
     LogoutResponse, when it asked), or None. Raises SignInRefused when invalid."""
+    if "Signature" not in request.GET:
+        # python3-saml checks a signature only when there is one (unless every message, the
+        # sign-in responses too, must be signed): an unsigned logout message is refused here.
+        raise SignInRefused("The logout message is not signed.")
     auth = OneLogin_Saml2_Auth(request_data(request), saml_settings(request, provider))
     try:
         url = auth.process_slo(delete_session_cb=end_session)

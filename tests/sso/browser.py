@@ -2,7 +2,7 @@
 forms. SimpleSAMLphp's POST-binding page submits its form with a script; ``submit`` does what that
 script does."""
 
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin, urlparse
 
 import httpx
 import lxml.html
@@ -55,3 +55,15 @@ class Browser:
                 raise AssertionError(f"{url} answered {response.status_code}, not a redirect:\n{response.text[:2000]}")
             url = urljoin(url, response.headers["location"])
         raise AssertionError(f"too many redirects before {stop_prefix}")
+
+
+def with_query(url: str, **changes: str | None) -> str:
+    """``url`` with query parameters replaced, or removed where the value is None."""
+    parts = urlparse(url)
+    query = dict(parse_qsl(parts.query))
+    for key, value in changes.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = value
+    return parts._replace(query=urlencode(query)).geturl()

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from accounts.models import UserSession
+from accounts.models import AuditEvent, UserSession
 from sso.models import ExternalIdentity
 from tests.conftest import LiveServer
 from tests.frontend.browser import chromium, open_browser  # noqa: F401  (a real Chromium, for test_browser)
@@ -133,3 +133,4 @@ def assert_refused(page, browser: Browser, live: LiveServer, reason: str = "", s
     assert signed_in_as(browser, live) is None
     assert UserSession.objects.exclude(user__username="admin").count() == sessions_before
     assert ExternalIdentity.objects.count() == identities_before
+    assert AuditEvent.objects.filter(action="sign_in", object_type="identity_provider", outcome="failure").exists()

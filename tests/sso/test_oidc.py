@@ -8,6 +8,7 @@ import pytest
 from accounts.models import AccessRule
 from sso.models import ExternalIdentity
 from tests.conftest import ADMIN_PASSWORD
+from tests.sso.browser import with_query
 from tests.sso.conftest import assert_refused, signed_in_as
 from tests.sso.forged_oidc import DEFECTS
 
@@ -40,17 +41,6 @@ def visible_access_rules(browser, live) -> int:
     response = browser.get(f"{live.url}/api/v1/authorization/access-rules")
     assert response.status_code == 200
     return response.json()["totalRecords"]
-
-
-def with_query(url: str, **changes: str | None) -> str:
-    parts = urlparse(url)
-    query = dict(parse_qsl(parts.query))
-    for key, value in changes.items():
-        if value is None:
-            query.pop(key, None)
-        else:
-            query[key] = value
-    return parts._replace(query=urlencode(query)).geturl()
 
 
 def test_first_sign_in_creates_the_user_with_the_groups_whose_rules_give_access(

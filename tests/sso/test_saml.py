@@ -8,6 +8,7 @@ from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 
 from accounts.models import AccessRule
 from sso.models import ExternalIdentity, SeenAssertion
+from tests.sso.browser import with_query
 from tests.sso.conftest import SAML_ALIAS, SAML_SHA1_ALIAS, assert_refused, create_saml_idp, signed_in_as
 from tests.sso.forged_saml import NS, ForgedIdpFake, PostedResponse
 from tests.sso.identity_providers import self_signed
@@ -288,3 +289,34 @@ def test_single_logout_ends_the_session_here_and_at_the_provider(live_server_pro
     assert signed_in_as(browser, live) is None
     again = provider_login_page(browser, live)
     assert 'name="password"' in again.text  # the provider asks for the password again
+
+
+def init_logout_url(saml_idp) -> str:
+    """SimpleSAMLphp's own page that logs the user out everywhere (it sends a page of its own
+    back at the end: it allows no other site there)."""
+    return f"{saml_idp.base_url}/saml2/idp/initSLO.php?{urlencode({'RelayState': f'{saml_idp.base_url}/'})}"
+
+
+def test_single_logout_started_by_the_provider_ends_the_session_here(live_server_process, saml_idp,
+                                                                     saml_idp_in_tessera, users, browser):  # fmt: skip
+    live = live_server_process
+    post(browser, response_for(browser, provider_login_page(browser, live)))
+    assert signed_in_as(browser, live) == "alice@example.org"
+
+    done = browser.get(init_logout_url(saml_idp))
+
+    assert any(f"/sso/saml/{SAML_ALIAS}/sls/" in str(r.url) for r in done.history), [str(r.url) for r in done.history]
+    assert signed_in_as(browser, live) is None
+
+
+def test_an_unsigned_logout_request_is_refused_and_the_session_stays(live_server_process, saml_idp,
+                                                                     saml_idp_in_tessera, users, browser):  # fmt: skip
+    live = live_server_process
+    post(browser, response_for(browser, provider_login_page(browser, live)))
+    request_url = browser.redirects_until(init_logout_url(saml_idp), f"{live.url}/sso/saml/")
+    unsigned = with_query(request_url, Signature=None, SigAlg=None)
+
+    page = browser.get(unsigned)
+
+    assert page.status_code == 400 and "The logout message is not signed" in page.text
+    assert signed_in_as(browser, live) == "alice@example.org"

@@ -10,6 +10,7 @@ foreach ($sps as $sp) {
         // Tessera signs its requests: insist on it.
         'validate.authnrequest' => true,
         'validate.logout' => true,
+        'sign.logout' => true,
         'signature.algorithm' => $sp['signature_algorithm'],
         'NameIDFormat' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
     ];
