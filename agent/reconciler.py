@@ -21,6 +21,7 @@ from agent.protocol import (
     DesiredStateMessage,
     GpuDevice,
     Inventory,
+    NodePoolSpec,
     QueueSpec,
     WorkloadPhase,
     WorkloadSpec,
@@ -51,6 +52,7 @@ class Reconciler:
         self.stop_grace_seconds = stop_grace_seconds
         self.desired: dict[str, WorkloadSpec] = {}
         self.queues: list[QueueSpec] = []
+        self.node_pools: list[NodePoolSpec] = []
         # Until a full desired state arrives, nothing the runtime has is unwanted: a restarted
         # agent must not stop everything because it has not heard from the control plane yet.
         self.desired_known = False
@@ -72,6 +74,8 @@ class Reconciler:
                 self.desired.pop(workload_id, None)
         if message.queues:
             self.queues = list(message.queues)
+        if message.node_pools is not None:
+            self.node_pools = list(message.node_pools)
         self._bound = {workload_id: pods for workload_id, pods in self._bound.items() if workload_id in self.desired}
 
     def set_inventory(self, inventory: Inventory) -> None:
@@ -142,7 +146,7 @@ class Reconciler:
             self._pending = {}
             return
         try:
-            decisions = decide(self.inventory, self.queues, waiting, held, now)
+            decisions = decide(self.inventory, self.queues, waiting, held, now, self.node_pools)
         except Exception as exc:  # A bad cycle must not stop the agent reporting: say why all wait.
             log.exception("the scheduling cycle failed")
             self._pending = {spec.id: f"the agent's scheduler failed: {exc}" for spec in waiting}

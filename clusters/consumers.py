@@ -17,6 +17,7 @@ from agent.protocol import (
     InventoryMessage,
     LogChunkMessage,
     MetricsMessage,
+    NodePoolSpec,
     ProtocolError,
     QueueSpec,
     WelcomeMessage,
@@ -25,7 +26,7 @@ from agent.protocol import (
     dump_message,
     parse_message,
 )
-from clusters import queues, services
+from clusters import pools, queues, services
 from clusters.models import Cluster
 from usage import services as usage_services
 from workloads import notify
@@ -60,9 +61,12 @@ def _hello(cluster: Cluster, hello: HelloMessage, channel: str) -> tuple[Welcome
     )
     # An agent older than queues would refuse a message that carries them.
     known_queues = queues.cluster_queues(cluster.pk) if hello.understands("queues") else []
-    specs = workload_services.sendable(workload_services.desired_specs(cluster), set(features_of(hello)))
+    specs = workload_services.as_understood(workload_services.desired_specs(cluster), set(features_of(hello)))
     cordons = services.cluster_cordons(cluster.pk) if hello.understands("cordons") else None
-    desired = DesiredStateMessage(full=True, workloads=specs, queues=known_queues, cordons=cordons)
+    node_pools = pools.cluster_pools(cluster.pk) if hello.understands("node_pools") else None
+    desired = DesiredStateMessage(
+        full=True, workloads=specs, queues=known_queues, cordons=cordons, node_pools=node_pools
+    )
     return welcome, desired
 
 
@@ -74,6 +78,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
     greeted = False
     understands_queues = False
     features: set[str] = set()
+    node_pools: list[NodePoolSpec] | None = None
     sent_seq = 0
 
     async def connect(self) -> None:
@@ -112,6 +117,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
             self.greeted = True
             self.understands_queues = message.understands("queues")
             self.features = set(features_of(message))
+            self.node_pools = desired.node_pools
             await self._send(welcome)
             await self._send(desired)
         elif not self.greeted:
@@ -139,7 +145,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if not self.greeted:
             return  # the full desired state after hello will carry it
         specs = [WorkloadSpec.model_validate(spec) for spec in event["workloads"]]
-        runnable = workload_services.sendable(specs, self.features)
+        runnable = workload_services.as_understood(specs, self.features)
         if runnable or event["removed"]:  # a workload held back for a missing feature is no change to it
             await self._send(DesiredStateMessage(full=False, workloads=runnable, removed=event["removed"]))
 
@@ -156,3 +162,13 @@ class AgentConsumer(AsyncWebsocketConsumer):
             return  # the full desired state after hello will carry them
         cordons = [CordonSpec.model_validate(cordon) for cordon in event["cordons"]]
         await self._send(DesiredStateMessage(full=False, cordons=cordons))
+
+    async def desired_node_pools(self, event: dict[str, Any]) -> None:
+        """A node pool, its selector or placement, or a node's pool changed."""
+        if not self.greeted or "node_pools" not in self.features:
+            return  # the full desired state after hello will carry them
+        node_pools = [NodePoolSpec.model_validate(pool) for pool in event["node_pools"]]
+        if node_pools == self.node_pools:
+            return  # already sent: hello's own inventory moves its nodes into their pools
+        self.node_pools = node_pools
+        await self._send(DesiredStateMessage(full=False, node_pools=node_pools))

@@ -6,10 +6,12 @@ exactly one pool: the oldest pool whose label it has, else the cluster's ``defau
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from accounts.errors import Conflict, Invalid
+from agent.protocol import NodePoolSpec
 from clusters import queues
 from clusters.models import Cluster, Node, NodePool
 
@@ -31,15 +33,43 @@ def node_labels(node: Node) -> dict[str, str]:
     return {**node.labels, HOSTNAME_LABEL: node.name}
 
 
-def assign_nodes(cluster: Cluster) -> None:
-    """Put each of the cluster's nodes in the one pool that takes it."""
+def assign_nodes(cluster: Cluster) -> bool:
+    """Put each of the cluster's nodes in the one pool that takes it (a node's labels or a pool's
+    selector may have changed). When a node moved, the agent gets the pools once this commits.
+    Returns whether one moved."""
     default, _ = NodePool.objects.get_or_create(cluster=cluster, name=NodePool.DEFAULT)
     selective = list(cluster.node_pools.exclude(pk=default.pk).order_by("created_at", "pk"))
+    moved = False
     for node in cluster.nodes.all():
         labels = node_labels(node)
         pool = next((p for p in selective if labels.get(p.label_key) == p.label_value), default)
         if node.node_pool_id != pool.pk:
             Node.objects.filter(pk=node.pk).update(node_pool=pool)
+            moved = True
+    if moved:
+        transaction.on_commit(lambda: push(cluster.pk))
+    return moved
+
+
+def cluster_pools(cluster_id: Any) -> list[NodePoolSpec]:
+    """The cluster's pools as its agent places by them: each with the names of its nodes."""
+    pools = NodePool.objects.filter(cluster_id=cluster_id).prefetch_related("nodes").order_by("name")
+    return [
+        NodePoolSpec(
+            name=pool.name,
+            nodes=sorted(node.name for node in pool.nodes.all()),
+            gpu_placement=pool.gpu_placement,
+            cpu_placement=pool.cpu_placement,
+        )
+        for pool in pools
+    ]
+
+
+def push(cluster_id: Any) -> None:
+    """Send the cluster's agent its node pools as they now stand (called once a change commits)."""
+    from workloads import notify  # workloads imports clusters: import here, when needed
+
+    notify.push_node_pools(cluster_id, cluster_pools(cluster_id))
 
 
 def _check_selector(cluster: Cluster, settings: PoolSettings, pool: NodePool | None) -> None:
@@ -55,7 +85,9 @@ def _check_selector(cluster: Cluster, settings: PoolSettings, pool: NodePool | N
 
 
 def _changed(cluster: Cluster) -> None:
-    assign_nodes(cluster)
+    if not assign_nodes(cluster):
+        # No node moved, but a pool came, went or changed its placement.
+        transaction.on_commit(lambda: push(cluster.pk))
     # Quotas are given per pool, so the agent's queues change with the pools.
     transaction.on_commit(lambda: queues.push(cluster.pk))
 

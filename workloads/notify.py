@@ -6,7 +6,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from agent.protocol import CordonSpec, QueueSpec, WorkloadSpec
+from agent.protocol import CordonSpec, NodePoolSpec, QueueSpec, WorkloadSpec
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,14 @@ def push_cordons(cluster_id: Any, cordons: list[CordonSpec]) -> None:
     _group_send(
         cluster_group(cluster_id),
         {"type": "desired.cordons", "cordons": [cordon.model_dump(mode="json") for cordon in cordons]},
+    )
+
+
+def push_node_pools(cluster_id: Any, pools: list[NodePoolSpec]) -> None:
+    """A pool, its selector or placement, or a node's membership changed: the agent gets them all."""
+    _group_send(
+        cluster_group(cluster_id),
+        {"type": "desired.node_pools", "node_pools": [pool.model_dump(mode="json") for pool in pools]},
     )
 
 

@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.errors import Conflict
-from agent.protocol import LogChunkMessage, WorkloadPhase, WorkloadSpec, WorkloadStatus
-from clusters.models import Cluster, Project
+from agent.protocol import LogChunkMessage, ToolPort, WorkloadPhase, WorkloadSpec, WorkloadStatus
+from clusters.models import Cluster, NodePool, Project
 from workloads import notify
 from workloads.models import TERMINAL_PHASES, Workload, WorkloadEvent, WorkloadLogChunk
 from workloads.representations import workload_representation
@@ -47,6 +47,23 @@ class TrainingRequest:
     workers: int = 1
 
 
+def node_pools(workload: Workload) -> list[str]:
+    """The node pools the workload may use, in order: its request's ``nodePools``, else its
+    project's default node pools (every project's is the default pool)."""
+    return list(workload.spec.get("spec", {}).get("nodePools") or [NodePool.DEFAULT])
+
+
+def tool_ports(workload: Workload) -> list[ToolPort]:
+    """The container ports of the tools the request exposes (``exposedUrls`` and ``ports``),
+    each once, in the order given."""
+    spec = workload.spec.get("spec", {})
+    found: dict[int, ToolPort] = {}
+    for entry in [*(spec.get("exposedUrls") or []), *(spec.get("ports") or [])]:
+        port = ToolPort(container=entry["container"], tool_type=entry.get("toolType"), tool_name=entry.get("toolName"))
+        found.setdefault(port.container, port)
+    return list(found.values())
+
+
 def workload_spec(workload: Workload) -> WorkloadSpec:
     """What the agent needs to know to run the workload."""
     return WorkloadSpec(
@@ -67,6 +84,8 @@ def workload_spec(workload: Workload) -> WorkloadSpec:
         preemptible=workload.preemptible,
         submitted_at=workload.created_at,
         workers=workload.workers,
+        node_pools=node_pools(workload),
+        tool_ports=tool_ports(workload) or None,
     )
 
 
@@ -79,9 +98,20 @@ WAITING_FOR_FEATURE = {
 }
 
 
+# Optional spec fields an agent refuses unless it declared the feature; one without it runs the
+# workload on any node and exposes nothing, which is what it did before the field existed.
+OPTIONAL_FEATURES = {"node_pools": "node_pools", "tool_ports": "tool_ports"}
+
+
 def sendable(specs: list[WorkloadSpec], features: set[str]) -> list[WorkloadSpec]:
     """The specs an agent with ``features`` can run as asked."""
     return [spec for spec in specs if spec.needs() <= features]
+
+
+def as_understood(specs: list[WorkloadSpec], features: set[str]) -> list[WorkloadSpec]:
+    """The specs an agent with ``features`` can run, without the optional fields it does not know."""
+    unknown = {name: None for name, feature in OPTIONAL_FEATURES.items() if feature not in features}
+    return [spec.model_copy(update=unknown) if unknown else spec for spec in sendable(specs, features)]
 
 
 def waiting_reason(spec: WorkloadSpec) -> str:

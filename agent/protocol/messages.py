@@ -86,6 +86,14 @@ class Inventory(_Strict):
     nodes: list[NodeInventory]
 
 
+class ToolPort(_Strict):
+    """A tool a workload serves on a port (Run:ai's ``exposedUrls``/``ports`` entry)."""
+
+    container: Annotated[int, Field(ge=1, le=65535)]
+    tool_type: str | None = None
+    tool_name: str | None = None
+
+
 class WorkloadSpec(_Strict):
     """What the control plane wants run: one workload, as the agent needs to know it."""
 
@@ -110,6 +118,13 @@ class WorkloadSpec(_Strict):
     # A distributed training runs ``workers`` processes, each with the request above, as one gang:
     # all start together or none does, and an eviction takes them all.
     workers: Annotated[int, Field(ge=1)] = 1
+    # The node pools the workload may run in, in order of preference (its request's, else its
+    # project's defaults, else the default pool); None: any node. Sent only to agents that
+    # declared "node_pools" (an older one would refuse the field).
+    node_pools: list[Annotated[str, Field(min_length=1)]] | None = None
+    # The ports its tools (Jupyter, TensorBoard, a web app) listen on inside the workload, as the
+    # request's ``exposedUrls``/``ports`` give them; the runtime maps each to a port on the node.
+    tool_ports: list[ToolPort] | None = None
 
     def needs(self) -> set[str]:
         """The agent features this workload needs beyond version 1's first messages."""
@@ -134,6 +149,8 @@ class WorkloadStatus(_Strict):
     gpus: list[str] = []
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # Where the workload's tools answer, one URL per tool port, once it runs; None: none exposed.
+    urls: list[str] | None = None
 
 
 class ResourceQuota(_Strict):
@@ -164,6 +181,16 @@ class CordonSpec(_Strict):
     drain: bool = False
 
 
+class NodePoolSpec(_Strict):
+    """A node pool as the agent places by it: the names of its nodes (the control plane resolves
+    the pool's label to them) and its placement strategy for GPUs and CPUs."""
+
+    name: Annotated[str, Field(min_length=1)]
+    nodes: list[str] = []
+    gpu_placement: Literal["binpack", "spread"] = "binpack"
+    cpu_placement: Literal["binpack", "spread"] = "binpack"
+
+
 class QueueSpec(_Strict):
     """A scheduling queue: a department (``parent`` None) or one of its projects."""
 
@@ -176,7 +203,17 @@ class QueueSpec(_Strict):
 
 # An agent runs a workspace or an inference as it runs a training: a process with its command;
 # it shares devices among GPU fractions and runs a distributed training's workers as one gang.
-FEATURES = ("queues", "workload_types", "cordons", METRICS_FEATURE, "gpu_fractions", "distributed")
+# It places work in node pools, and gives the tools of a workload a port and reports their URLs.
+FEATURES = (
+    "queues",
+    "workload_types",
+    "cordons",
+    METRICS_FEATURE,
+    "gpu_fractions",
+    "distributed",
+    "node_pools",
+    "tool_ports",
+)
 """What this protocol's agents understand beyond version 1's first messages; sent in ``hello``."""
 
 
@@ -262,6 +299,9 @@ class DesiredStateMessage(_Envelope):
     # The cluster's cordons, replacing what the agent knew; None (left off) means unchanged.
     # Sent only to agents that declared the feature "cordons".
     cordons: list[CordonSpec] | None = None
+    # The cluster's node pools, replacing what the agent knew; None (left off) means unchanged.
+    # Sent only to agents that declared the feature "node_pools".
+    node_pools: list[NodePoolSpec] | None = None
 
 
 # --- both ways --------------------------------------------------------------------------------

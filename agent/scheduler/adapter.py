@@ -7,6 +7,11 @@ amount of memory of each, one pod per worker of a gang); work already running is
 devices each worker holds, so reclaim, preempt and consolidate may act on it. Devices are uuids
 here and indexes (their order in the node's inventory) inside the scheduler.
 
+Node pools come from the control plane too: each node is in the pool that names it (else in
+``default``), and a workload is tried in its pools in its order of preference, as Run:ai does:
+the cycle runs again with each workload left waiting moved to its next pool, until none has
+another pool to try.
+
 ``schedule`` below is the older whole-GPU dialect (``api.whole_gpu``), which the agent no longer
 uses; it stays while the package exports it.
 """
@@ -17,10 +22,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from agent.protocol import GpuDevice, Inventory, QueueSpec, WorkloadSpec
+from agent.protocol import GpuDevice, Inventory, NodePoolSpec, QueueSpec, WorkloadSpec
 from agent.protocol import PoolQuota as PoolQuotaSpec
 from agent.scheduler.api import (
     DEFAULT_GPU_MEMORY_MIB,
+    DEFAULT_POOL,
     ClusterSnapshot,
     Decisions,
     Node,
@@ -81,18 +87,22 @@ def decide(
     pending: Sequence[WorkloadSpec],
     held: Sequence[Held],
     now: float,
+    node_pools: Sequence[NodePoolSpec] = (),
 ) -> AgentDecisions:
-    """Run one full scheduling cycle (every action, the default plugins) over the agent's view."""
+    """Run a full scheduling cycle (every action, the default plugins) over the agent's view; again
+    with a workload left waiting in one of its node pools moved to its next one, while any is."""
     uuids = {node.name: tuple(gpu.uuid for gpu in node.gpus) for node in inventory.nodes}
     index = {(name, uuid): i for name, devices in uuids.items() for i, uuid in enumerate(devices)}
+    pool_of = {name: pool.name for pool in node_pools for name in pool.nodes}
     labels = _labels([*pending, *(h.spec for h in held)])
-    workloads = [_workload(spec, labels[spec.id]) for spec in pending]
+    running = []
     for work in _schedulable(inventory, held):
         pods = tuple(
             RunningPod(pod.node, tuple(index[pod.node, uuid] for uuid in pod.devices), work.started_at)
             for pod in work.pods
         )
-        workloads.append(_workload(work.spec, labels[work.spec.id], pods))
+        pool = pool_of.get(work.pods[0].node, DEFAULT_POOL) if work.pods else DEFAULT_POOL
+        running.append(_workload(work.spec, labels[work.spec.id], pool, pods))
     nodes = tuple(
         Node(
             name=node.name,
@@ -100,19 +110,52 @@ def decide(
             gpu_memory_mib=min((gpu.memory_mib for gpu in node.gpus if gpu.memory_mib), default=DEFAULT_GPU_MEMORY_MIB),
             gpu_model=node.gpus[0].model if node.gpus else "",
             unhealthy=frozenset(i for i, gpu in enumerate(node.gpus) if node.cordoned or not gpu.schedulable),
+            pool=pool_of.get(node.name, DEFAULT_POOL),
         )
         for node in inventory.nodes
     )
-    outcome = run_cycle(Snapshot(nodes=nodes, queues=_queues(queues), workloads=tuple(workloads), now=now))
+    choices = {spec.id: spec.node_pools or [DEFAULT_POOL] for spec in pending}
+    tried = {spec.id: 0 for spec in pending}
+    reasons: dict[str, list[str]] = {spec.id: [] for spec in pending}
     ids = {label: workload_id for workload_id, label in labels.items()}
+    while True:
+        waiting = [_workload(spec, labels[spec.id], choices[spec.id][tried[spec.id]]) for spec in pending]
+        snapshot = Snapshot(
+            nodes=nodes,
+            queues=_queues(queues),
+            workloads=(*waiting, *running),
+            now=now,
+            placement=_placement(node_pools, {choices[spec.id][tried[spec.id]] for spec in pending}),
+        )
+        outcome = run_cycle(snapshot)
+        left = {ids[name]: reason for name, reason in outcome.pending.items()}
+        for workload_id, reason in left.items():
+            if workload_id in reasons:
+                reasons[workload_id].append(f"node pool {choices[workload_id][tried[workload_id]]}: {reason}")
+        moving = [name for name in left if name in tried and tried[name] + 1 < len(choices[name])]
+        if not moving:
+            break
+        for workload_id in moving:
+            tried[workload_id] += 1
     return AgentDecisions(
         placements={
             ids[name]: tuple(Pod(p.node, tuple(uuids[p.node][i] for i in p.gpus)) for p in pods)
             for name, pods in outcome.placements.items()
         },
         evictions={ids[name]: reason for name, reason in outcome.evictions.items()},
-        pending={ids[name]: reason for name, reason in outcome.pending.items()},
+        pending={
+            workload_id: reason if len(choices.get(workload_id, ())) < 2 else "; ".join(reasons[workload_id])
+            for workload_id, reason in left.items()
+        },
     )
+
+
+def _placement(node_pools: Sequence[NodePoolSpec], wanted: set[str]) -> str:
+    """The GPU placement strategy of the pools the waiting work asks for. The scheduler core
+    places a whole cycle by one strategy, so pools that disagree are placed by the default one,
+    bin-packing."""
+    strategies = {pool.gpu_placement for pool in node_pools if pool.name in wanted}
+    return strategies.pop() if len(strategies) == 1 else "binpack"
 
 
 def _schedulable(inventory: Inventory, held: Sequence[Held]) -> list[Held]:
@@ -146,11 +189,12 @@ def _labels(specs: Sequence[WorkloadSpec]) -> dict[str, str]:
     return {spec.id: spec.name if counts[spec.name] == 1 else f"{spec.name} ({spec.id})" for spec in specs}
 
 
-def _workload(spec: WorkloadSpec, name: str, running: tuple[RunningPod, ...] = ()) -> Workload:
+def _workload(spec: WorkloadSpec, name: str, pool: str, running: tuple[RunningPod, ...] = ()) -> Workload:
     fractional = spec.gpu_portion is not None or spec.gpu_memory_mib is not None
     return Workload(
         name=name,
         project=spec.project,
+        pool=pool,
         priority=spec.priority,
         preemptible=spec.preemptible,
         pods=spec.workers,

@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from clusters.models import Project
+from clusters.models import NodePool, Project
 from controlplane.serializers import (
     StrictBooleanField,
     StrictCharField,
@@ -95,6 +95,18 @@ class ComputeSerializer(StrictSerializer):
         return attrs
 
 
+class ToolPortSerializer(StrictSerializer):
+    """One entry of Run:ai's ``exposedUrls`` or ``ports``: a tool's port inside the workload. The
+    runtime gives it a port on the node and the workload reports the URL."""
+
+    container = StrictIntegerField(min_value=1, max_value=65535)
+    toolType = StrictCharField(required=False, allow_blank=True, max_length=63)
+    toolName = StrictCharField(required=False, allow_blank=True, max_length=63)
+    accepted_fields = frozenset(
+        {"url", "authorizedUsers", "authorizedGroups", "customUrl", "serviceType", "external", "name"}
+    )
+
+
 PRIORITY_CLASSES = {"train": 50, "interactive-preemptible": 75, "build": 100, "inference": 125}
 
 
@@ -106,6 +118,10 @@ class TrainingSpecSerializer(StrictSerializer):
     compute = ComputeSerializer(required=False)
     priorityClass = serializers.ChoiceField(choices=sorted(PRIORITY_CLASSES), required=False)
     preemptibility = serializers.ChoiceField(choices=["preemptible", "non-preemptible"], required=False)
+    # In order of preference; checked against the project's cluster by the creation request.
+    nodePools = serializers.ListField(child=StrictCharField(max_length=63), required=False, max_length=64)
+    exposedUrls = ToolPortSerializer(many=True, required=False)
+    ports = ToolPortSerializer(many=True, required=False)
     # The rest of Run:ai's training spec: part of the request shape, not acted on yet.
     accepted_fields = frozenset(
         {
@@ -115,16 +131,13 @@ class TrainingSpecSerializer(StrictSerializer):
             "category",
             "completions",
             "createHomeDir",
-            "exposedUrls",
             "imagePullPolicy",
             "imagePullSecrets",
             "labels",
             "nodeAffinityRequired",
-            "nodePools",
             "nodeType",
             "parallelism",
             "podAffinity",
-            "ports",
             "probes",
             "relatedUrls",
             "restartPolicy",
@@ -212,6 +225,13 @@ class TrainingCreationSerializer(StrictSerializer):
                 raise serializers.ValidationError({"clusterId": ["Must be a cluster's UUID."]})
             if not same:
                 raise serializers.ValidationError({"clusterId": [f"Project {project.name!r} is not on this cluster."]})
+        wanted = attrs.get("spec", {}).get("nodePools") or []
+        known = set(NodePool.objects.filter(cluster_id=project.cluster_id).values_list("name", flat=True))
+        unknown = [name for name in wanted if name not in known]
+        if unknown:
+            raise serializers.ValidationError(
+                {"spec": {"nodePools": [f"Cluster {project.cluster.name!r} has no node pool {unknown[0]!r}."]}}
+            )
         return attrs
 
     def workers(self, spec: dict[str, Any]) -> int:
