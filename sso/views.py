@@ -78,7 +78,11 @@ def oidc_callback(request: HttpRequest, alias: str) -> HttpResponse:
 
 def saml_metadata(request: HttpRequest, alias: str) -> HttpResponse:
     provider = _provider(alias, ProviderType.SAML)
-    return HttpResponse(saml.metadata(request, provider), content_type="application/samlmetadata+xml")
+    try:
+        xml = saml.metadata(request, provider)
+    except (SignInRefused, ValueError) as problem:
+        return _refused(request, provider, str(problem), status=503)
+    return HttpResponse(xml, content_type="application/samlmetadata+xml")
 
 
 @require_GET
@@ -87,7 +91,10 @@ def saml_login(request: HttpRequest, alias: str) -> HttpResponse:
     next_url = _next_or_refuse(request)
     if next_url is None:
         return _refused(request, provider, "next must be a page of Tessera.", status=400)
-    return HttpResponseRedirect(saml.start(request, provider, next_url))
+    try:
+        return HttpResponseRedirect(saml.start(request, provider, next_url))
+    except SignInRefused as refusal:
+        return _refused(request, provider, str(refusal), status=503)
 
 
 @csrf_exempt  # the provider's page posts here cross-site; the signed response is the proof
@@ -127,5 +134,8 @@ def sso_logout(request: HttpRequest) -> HttpResponse:
     provider = IdentityProvider.objects.filter(alias=data.get("provider", ""), type=ProviderType.SAML).first()
     logout(request)
     if provider is not None and provider.enabled and provider.slo_url:
-        return HttpResponseRedirect(saml.logout_url(request, provider, data, _after_logout()))
+        try:
+            return HttpResponseRedirect(saml.logout_url(request, provider, data, _after_logout()))
+        except SignInRefused:
+            log.warning("single logout at %s is not possible; signed out here only", provider.alias)
     return redirect(_after_logout())

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
+from onelogin.saml2.errors import OneLogin_Saml2_Error
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
@@ -112,7 +113,12 @@ def saml_settings(request: HttpRequest, provider: IdentityProvider) -> OneLogin_
             "allowSingleLabelDomains": True,
         },
     }
-    return OneLogin_Saml2_Settings(data, sp_validation_only=False)
+    try:
+        return OneLogin_Saml2_Settings(data, sp_validation_only=False)
+    except OneLogin_Saml2_Error as exc:
+        raise SignInRefused(
+            f"The provider's configuration cannot be used ({exc}); an administrator must fix it."
+        ) from None
 
 
 def request_data(request: HttpRequest) -> dict[str, Any]:

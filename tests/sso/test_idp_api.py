@@ -131,3 +131,14 @@ def test_the_service_provider_metadata_says_where_responses_go_and_that_requests
     assert f'Location="http://testserver/sso/saml/{alias}/acs/"' in text
     assert 'AuthnRequestsSigned="true"' in text and 'WantAssertionsSigned="true"' in text
     assert "X509Certificate" in text
+
+
+def test_a_provider_whose_stored_configuration_is_broken_refuses_sign_in_without_a_server_error(client, api):
+    body = {"type": "saml", "name": "Company SAML", "samlData": {"metadataXmlFile": saml_metadata()}}
+    alias = api.post("/api/v1/idps", body, content_type="application/json").json()["alias"]
+    IdentityProvider.objects.filter(alias=alias).update(sso_url="not a url")
+
+    page = client.get(f"/sso/saml/{alias}/login/", HTTP_HOST="127.0.0.1")
+
+    assert page.status_code == 503
+    assert b"cannot be used" in page.content
