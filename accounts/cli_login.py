@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
+from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -32,6 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import audit
+from accounts.api import schemas
 from accounts.models import Outcome
 from accounts.services import tokens
 
@@ -139,6 +141,7 @@ class CliTokenView(APIView):
     permission_classes = [AllowAny]
     parser_classes = [JSONParser, FormParser]
 
+    @extend_schema(request=schemas.CLI_TOKEN_REQUEST, responses={200: schemas.TOKEN})
     def post(self, request: Request) -> Response:
         data = request.data if hasattr(request.data, "get") else {}
         fields = {name: data.get(name) for name in ("code", "state", "codeVerifier")}

@@ -181,7 +181,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "controlplane.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "controlplane.schema.ApiSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -256,6 +256,8 @@ SPECTACULAR_SETTINGS = {
     # cannot infer their bodies; those warnings must not fail `check --deploy`. Annotating each
     # view's request and response is what clears them.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
+    # Node pools' GPU and CPU placement share one choice set.
+    "ENUM_NAME_OVERRIDES": {"PlacementStrategyEnum": "clusters.models.PlacementStrategy.values"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "controlplane.schema.document_errors",

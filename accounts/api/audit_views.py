@@ -2,12 +2,14 @@
 
 from datetime import datetime
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import require
+from accounts.api import schemas
 from accounts.api.representations import audit_representation
 from accounts.models import AuditEvent
 from accounts.roles import AUDIT
@@ -23,7 +25,7 @@ class AuditFilter(StrictSerializer):
     entityType = StrictCharField(required=False)
     entityId = StrictCharField(required=False)
     result = serializers.ChoiceField(choices=["success", "failure"], required=False)
-    sourceIp = StrictCharField(required=False)
+    sourceIp = serializers.IPAddressField(required=False)
     offset = serializers.IntegerField(min_value=0, default=0)
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
 
@@ -40,6 +42,7 @@ FIELDS = {
 
 
 class AuditLogView(APIView):
+    @extend_schema(parameters=[AuditFilter], responses={200: schemas.AUDIT_LOG})
     def get(self, request: Request) -> Response:
         require(request.user, "read", AUDIT)
         query = AuditFilter(data=request.query_params.dict())

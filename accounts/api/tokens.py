@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import audit
+from accounts.api import schemas
 from accounts.models import Outcome
 from accounts.services import signin, tokens
 from accounts.services.apps import authenticate_application
@@ -67,6 +69,7 @@ class TokenView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
+    @extend_schema(request=schemas.TOKEN_REQUEST, responses={200: schemas.TOKEN})
     def post(self, request: Request) -> Response:
         try:
             token, _ = _grant(request, _fields(request.data))
@@ -82,6 +85,13 @@ class OAuthTokenView(APIView):
     permission_classes = [AllowAny]
     parser_classes = [FormParser, JSONParser]
 
+    @extend_schema(
+        request={
+            "application/x-www-form-urlencoded": schemas.OAUTH_TOKEN_REQUEST,
+            "application/json": schemas.OAUTH_TOKEN_REQUEST,
+        },
+        responses={200: schemas.OAUTH_TOKEN, 400: schemas.OAUTH_ERROR, 401: schemas.OAUTH_ERROR},
+    )
     def post(self, request: Request) -> Response:
         try:
             token, _ = _grant(request, _fields(request.data))
@@ -99,6 +109,7 @@ class RevokeTokenView(APIView):
     permission_classes = [AllowAny]
     parser_classes = [FormParser, JSONParser]
 
+    @extend_schema(request=schemas.REVOKE_REQUEST, responses={204: schemas.NO_CONTENT})
     def post(self, request: Request) -> Response:
         token = request.data.get("token") if hasattr(request.data, "get") else None
         if not isinstance(token, str):

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 
 from accounts import audit
 from accounts.access import grants_of, require, subject_of
+from accounts.api import schemas
 from accounts.api.representations import (
     access_rule_representation,
     application_representation,
@@ -41,11 +43,13 @@ def _int(value: str, name: str) -> int:
 class RoleListView(APIView):
     """``GET /api/v1/authorization/roles``: every signed-in caller may read the system roles."""
 
+    @extend_schema(responses={200: schemas.RoleResponse(many=True)})
     def get(self, request: Request) -> Response:
         return Response([role_representation(role) for role in ROLE_DEFINITIONS])
 
 
 class RoleDetailView(APIView):
+    @extend_schema(responses={200: schemas.RoleResponse})
     def get(self, request: Request, role_id: int) -> Response:
         role = ROLES_BY_ID.get(role_id)
         if role is None:
@@ -80,6 +84,7 @@ class AccessRuleFilter(StrictSerializer):
 class AccessRuleListView(APIView):
     """``GET/POST /api/v1/authorization/access-rules``."""
 
+    @extend_schema(parameters=[AccessRuleFilter], responses={200: schemas.ACCESS_RULE_LIST})
     def get(self, request: Request) -> Response:
         params = {key: request.query_params.getlist(key) for key in request.query_params}
         flat = {key: values[0] for key, values in params.items()}
@@ -111,6 +116,7 @@ class AccessRuleListView(APIView):
         page = [access_rule_representation(r, names.get((r.scope_type, r.scope_id), "")) for r in rows]
         return Response({"totalRecords": total, "displayRecords": len(page), "accessRules": page})
 
+    @extend_schema(request=AccessRuleCreation, responses={201: schemas.AccessRuleResponse})
     def post(self, request: Request) -> Response:
         body = AccessRuleCreation(data=request.data)
         body.is_valid(raise_exception=True)
@@ -132,10 +138,12 @@ class AccessRuleDetailView(APIView):
     def _rule(self, request: Request, rule_id: int) -> AccessRule:
         return get_object_or_404(AccessRule.objects.restrict(request.user, "read").select_related("role"), pk=rule_id)
 
+    @extend_schema(responses={200: schemas.AccessRuleResponse})
     def get(self, request: Request, rule_id: int) -> Response:
         rule = self._rule(request, rule_id)
         return Response(access_rule_representation(rule, scope_names([rule]).get((rule.scope_type, rule.scope_id), "")))
 
+    @extend_schema(responses={204: schemas.NO_CONTENT})
     def delete(self, request: Request, rule_id: int) -> Response:
         rule_services.delete_rule(_origin(request), self._rule(request, rule_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -153,10 +161,12 @@ def _created_application(app: Application, secret: str, code: int) -> Response:
 class ApplicationListView(APIView):
     """``GET/POST /api/v1/apps``: the secret is in the creation response only."""
 
+    @extend_schema(responses={200: schemas.ApplicationResponse(many=True)})
     def get(self, request: Request) -> Response:
         require(request.user, "read", APPS)
         return Response([application_representation(a) for a in Application.objects.all()])
 
+    @extend_schema(request=ApplicationCreation, responses={201: schemas.APPLICATION_SECRET})
     def post(self, request: Request) -> Response:
         body = ApplicationCreation(data=request.data)
         body.is_valid(raise_exception=True)
@@ -172,9 +182,11 @@ def _application(request: Request, app_id: str, action: str) -> Application:
 
 
 class ApplicationDetailView(APIView):
+    @extend_schema(responses={200: schemas.ApplicationResponse})
     def get(self, request: Request, app_id: str) -> Response:
         return Response(application_representation(_application(request, app_id, "read")))
 
+    @extend_schema(responses={204: schemas.NO_CONTENT})
     def delete(self, request: Request, app_id: str) -> Response:
         app_services.delete_application(_origin(request), _application(request, app_id, "delete"))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -183,6 +195,7 @@ class ApplicationDetailView(APIView):
 class ApplicationSecretView(APIView):
     """``POST /api/v1/apps/<id>/secret``: a new secret, shown once; the old one is revoked."""
 
+    @extend_schema(request=None, responses={200: schemas.APPLICATION_SECRET})
     def post(self, request: Request, app_id: str) -> Response:
         app = _application(request, app_id, "update")
         secret = app_services.regenerate_secret(_origin(request), app)
@@ -198,11 +211,13 @@ class UserCreation(StrictSerializer):
 class UserListView(APIView):
     """``GET/POST /api/v1/users``: local users; the temporary password is shown once."""
 
+    @extend_schema(responses={200: schemas.UserResponse(many=True)})
     def get(self, request: Request) -> Response:
         require(request.user, "read", USERS)
         users = get_user_model().objects.prefetch_related("groups").order_by("username")
         return Response([user_representation(u) for u in users])
 
+    @extend_schema(request=UserCreation, responses={201: schemas.USER_CREATED})
     def post(self, request: Request) -> Response:
         body = UserCreation(data=request.data)
         body.is_valid(raise_exception=True)
@@ -219,10 +234,12 @@ def _user(user_id: str) -> Any:
 
 
 class UserDetailView(APIView):
+    @extend_schema(responses={200: schemas.UserResponse})
     def get(self, request: Request, user_id: str) -> Response:
         require(request.user, "read", USERS)
         return Response(user_representation(_user(user_id)))
 
+    @extend_schema(responses={204: schemas.NO_CONTENT})
     def delete(self, request: Request, user_id: str) -> Response:
         require(request.user, "delete", USERS)
         user_services.delete_user(_origin(request), _user(user_id))
@@ -232,6 +249,7 @@ class UserDetailView(APIView):
 class UserLogoutView(APIView):
     """``POST /api/v1/users/<id>/logout``: end every session and token of the user."""
 
+    @extend_schema(request=None, responses={204: schemas.NO_CONTENT})
     def post(self, request: Request, user_id: str) -> Response:
         user_services.logout_everywhere(_origin(request), _user(user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -240,6 +258,7 @@ class UserLogoutView(APIView):
 class MeView(APIView):
     """``GET /api/v1/me``: who the caller is and the rules he holds."""
 
+    @extend_schema(responses={200: schemas.ME})
     def get(self, request: Request) -> Response:
         subject = subject_of(request.user)
         caller = request.user
@@ -265,6 +284,7 @@ class PasswordChange(StrictSerializer):
 class MyPasswordView(APIView):
     """``POST /api/v1/me/password``: a local user changes his own password."""
 
+    @extend_schema(request=PasswordChange, responses={204: schemas.NO_CONTENT})
     def post(self, request: Request) -> Response:
         if isinstance(request.user, AppPrincipal):
             raise Invalid("Applications have secrets, not passwords: regenerate the secret instead.")

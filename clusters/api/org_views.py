@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +18,7 @@ from rest_framework.views import APIView
 from accounts import audit
 from accounts.access import require
 from clusters import org
+from clusters.api import schemas
 from clusters.api.representations import ORG_PREFETCH, department_representation, project_representation
 from clusters.api.serializers import (
     OrgUnitCreationSerializer,
@@ -121,9 +123,15 @@ class OrgUnitDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(get=extend_schema(parameters=schemas.LIST_PARAMETERS, responses={200: schemas.DEPARTMENT_LIST}))
 class DepartmentListView(OrgUnitListView):
     kind = DEPARTMENTS
 
+    @extend_schema(
+        parameters=[schemas.IDEMPOTENCY_KEY],
+        request=OrgUnitCreationSerializer,
+        responses={201: schemas.DepartmentResponse},
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         data = _valid(OrgUnitCreationSerializer, request)
@@ -135,25 +143,43 @@ class DepartmentListView(OrgUnitListView):
         return Response(department_representation(_departments(request).get(pk=department.pk)), status=201)
 
 
+@extend_schema_view(get=extend_schema(parameters=schemas.COUNT_PARAMETERS, responses={200: schemas.COUNT}))
 class DepartmentCountView(OrgUnitCountView):
     kind = DEPARTMENTS
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: schemas.DepartmentResponse}),
+    put=extend_schema(request=OrgUnitUpdateSerializer, responses={200: schemas.DepartmentResponse}),
+    delete=extend_schema(responses={204: schemas.NO_CONTENT}),
+)
 class DepartmentDetailView(OrgUnitDetailView):
     kind = DEPARTMENTS
 
 
+@extend_schema_view(get=extend_schema(parameters=schemas.COUNT_PARAMETERS, responses={200: schemas.COUNT}))
 class ProjectCountView(OrgUnitCountView):
     kind = PROJECTS
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: schemas.ProjectResponse}),
+    put=extend_schema(request=OrgUnitUpdateSerializer, responses={200: schemas.ProjectResponse}),
+    delete=extend_schema(responses={204: schemas.NO_CONTENT}),
+)
 class ProjectDetailView(OrgUnitDetailView):
     kind = PROJECTS
 
 
+@extend_schema_view(get=extend_schema(parameters=schemas.LIST_PARAMETERS, responses={200: schemas.PROJECT_LIST}))
 class ProjectListView(OrgUnitListView):
     kind = PROJECTS
 
+    @extend_schema(
+        parameters=[schemas.IDEMPOTENCY_KEY],
+        request=ProjectCreationSerializer,
+        responses={201: schemas.ProjectResponse},
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         data = _valid(ProjectCreationSerializer, request)

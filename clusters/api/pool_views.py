@@ -4,6 +4,7 @@
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 from accounts import audit
 from accounts.access import require
 from clusters import pools
+from clusters.api import schemas
 from clusters.api.pool_serializers import NodePoolCreationSerializer, NodePoolUpdateSerializer
 from clusters.api.representations import node_pool_representation, node_representation
 from clusters.models import Node, NodePool
@@ -40,10 +42,16 @@ def _actor(request: Request) -> str:
 
 
 class NodePoolListView(APIView):
+    @extend_schema(parameters=schemas.LIST_PARAMETERS, responses={200: schemas.NODE_POOL_LIST})
     def get(self, request: Request) -> Response:
         found = listing.page(_pools(request), request.query_params, POOL_FIELDS)
         return Response({"nodepools": [node_pool_representation(p) for p in found.items], "next": found.next})
 
+    @extend_schema(
+        parameters=[schemas.IDEMPOTENCY_KEY],
+        request=NodePoolCreationSerializer,
+        responses={201: schemas.NodePoolResponse},
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         serializer = NodePoolCreationSerializer(data=request.data, context={"request": request})
@@ -56,15 +64,18 @@ class NodePoolListView(APIView):
 
 
 class NodePoolCountView(APIView):
+    @extend_schema(parameters=schemas.COUNT_PARAMETERS, responses={200: schemas.COUNT})
     def get(self, request: Request) -> Response:
         pools_ = NodePool.objects.restrict(request.user, "read")
         return Response({"count": listing.narrowed(pools_, request.query_params, POOL_FIELDS).count()})
 
 
 class NodePoolDetailView(APIView):
+    @extend_schema(responses={200: schemas.NodePoolResponse})
     def get(self, request: Request, pool_id: int) -> Response:
         return Response(node_pool_representation(get_object_or_404(_pools(request), pk=pool_id)))
 
+    @extend_schema(request=NodePoolUpdateSerializer, responses={200: schemas.NodePoolResponse})
     def put(self, request: Request, pool_id: int) -> Response:
         pool = get_object_or_404(_pools(request), pk=pool_id)
         require(request.user, "update", "nodepools", pool.cluster, f"cluster {pool.cluster.name!r}")
@@ -74,6 +85,7 @@ class NodePoolDetailView(APIView):
         audit.record(audit.Origin.of(request), "update", "nodepool", pool.pk, pool.name)
         return Response(node_pool_representation(_pools(request).get(pk=pool.pk)))
 
+    @extend_schema(responses={204: schemas.NO_CONTENT})
     def delete(self, request: Request, pool_id: int) -> Response:
         pool = get_object_or_404(_pools(request), pk=pool_id)
         require(request.user, "delete", "nodepools", pool.cluster, f"cluster {pool.cluster.name!r}")
@@ -88,12 +100,14 @@ def _nodes(request: Request) -> Any:
 
 
 class NodeListView(APIView):
+    @extend_schema(parameters=schemas.LIST_PARAMETERS, responses={200: schemas.NODE_LIST})
     def get(self, request: Request) -> Response:
         found = listing.page(_nodes(request), request.query_params, NODE_FIELDS)
         return Response({"nodes": [node_representation(n) for n in found.items], "next": found.next})
 
 
 class NodeCountView(APIView):
+    @extend_schema(parameters=schemas.COUNT_PARAMETERS, responses={200: schemas.COUNT})
     def get(self, request: Request) -> Response:
         nodes = Node.objects.restrict(request.user, "read")
         return Response({"count": listing.narrowed(nodes, request.query_params, NODE_FIELDS).count()})

@@ -5,6 +5,7 @@
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from accounts import audit
 from accounts.access import require
 from clusters import services
+from clusters.api import schemas
 from clusters.api.representations import cluster_representation
 from clusters.api.serializers import NAME_PATTERN, NAME_RULE
 from clusters.models import Cluster
@@ -53,9 +55,11 @@ def installation(request: Request, new: services.NewCluster) -> dict[str, Any]:
 
 
 class ClusterListView(APIView):
+    @extend_schema(responses={200: schemas.ClusterResponse(many=True)})
     def get(self, request: Request) -> Response:
         return Response([cluster_representation(c) for c in _clusters(request)])
 
+    @extend_schema(request=ClusterSerializer, responses={201: schemas.ClusterCreatedResponse})
     def post(self, request: Request) -> Response:
         name = _name(request)
         require(request.user, "create", "cluster", None, "the account")
@@ -66,9 +70,11 @@ class ClusterListView(APIView):
 
 
 class ClusterDetailView(APIView):
+    @extend_schema(responses={200: schemas.ClusterResponse})
     def get(self, request: Request, cluster_id: str) -> Response:
         return Response(cluster_representation(get_object_or_404(_clusters(request), pk=cluster_id)))
 
+    @extend_schema(request=ClusterSerializer, responses={200: schemas.ClusterResponse})
     def put(self, request: Request, cluster_id: str) -> Response:
         cluster = get_object_or_404(_clusters(request), pk=cluster_id)
         require(request.user, "update", "cluster", cluster, f"cluster {cluster.name!r}")
@@ -76,6 +82,7 @@ class ClusterDetailView(APIView):
         audit.record(audit.Origin.of(request), "update", "cluster", cluster.pk, cluster.name)
         return Response(cluster_representation(cluster))
 
+    @extend_schema(responses={204: schemas.NO_CONTENT})
     def delete(self, request: Request, cluster_id: str) -> Response:
         cluster = get_object_or_404(_clusters(request), pk=cluster_id)
         require(request.user, "delete", "cluster", cluster, f"cluster {cluster.name!r}")

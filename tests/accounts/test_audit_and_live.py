@@ -33,6 +33,15 @@ def test_changes_are_audited_with_who_what_and_where(api, org):
 
 
 @pytest.mark.django_db
+def test_the_audit_log_filters_by_source_address_and_refuses_what_is_not_one(api, org):
+    post_json(api, "/api/v1/apps", {"name": "bot"})
+    assert api.get("/api/v1/audit", {"sourceIp": "127.0.0.1", "entityType": "application"}).json()["total"] == 1
+    assert api.get("/api/v1/audit", {"sourceIp": "10.0.0.1", "entityType": "application"}).json()["total"] == 0
+    refused = api.get("/api/v1/audit", {"sourceIp": "0"})
+    assert refused.status_code == 400 and refused.json()["message"].startswith("sourceIp:")
+
+
+@pytest.mark.django_db
 def test_the_audit_log_is_append_only():
     event = AuditEvent.objects.create(actor_type="system", actor="system", action="x", object_type="y")
     with pytest.raises(ValidationError):

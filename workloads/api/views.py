@@ -4,6 +4,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -17,6 +18,7 @@ from controlplane.formats import iso_time
 from controlplane.idempotency import idempotent
 from controlplane.listing import Field
 from workloads import services
+from workloads.api import schemas
 from workloads.api.serializers import TrainingCreationSerializer
 from workloads.models import Workload, WorkloadType
 from workloads.representations import typed_representation, workload_representation
@@ -52,12 +54,15 @@ class TypedListView(APIView):
     resource = "trainings"
     workload_type = WorkloadType.TRAINING
     serializer_class: type[TrainingCreationSerializer] = TrainingCreationSerializer
+    schema = schemas.TypedListSchema()  # the list's key is the type's collection
 
+    @extend_schema(parameters=schemas.LIST_PARAMETERS)
     def get(self, request: Request) -> Response:
         workloads = visible(request, self.resource).filter(workload_type=self.workload_type)
         found = listing.page(workloads, request.query_params, FIELDS)
         return Response({self.collection: [typed_representation(w) for w in found.items], "next": found.next})
 
+    @extend_schema(parameters=[schemas.IDEMPOTENCY_KEY], responses={202: schemas.TypedWorkloadResponse})
     @idempotent
     def post(self, request: Request) -> Response:
         serializer = self.serializer_class(data=request.data, context={"request": request})
@@ -84,9 +89,11 @@ class TypedWorkloadView(APIView):
 
 
 class TypedDetailView(TypedWorkloadView):
+    @extend_schema(responses={200: schemas.TypedWorkloadResponse})
     def get(self, request: Request, workload_id: str) -> Response:
         return Response(typed_representation(self._get(request, workload_id)))
 
+    @extend_schema(responses={202: schemas.TypedWorkloadResponse})
     def delete(self, request: Request, workload_id: str) -> Response:
         workload = self._get(request, workload_id)
         require(request.user, "delete", self.resource, workload, f"project {workload.project.name!r}")
@@ -105,6 +112,7 @@ class TypedLifecycleView(TypedWorkloadView):
         "resume": (services.resume_workload, "is being resumed"),
     }
 
+    @extend_schema(request=None, responses={202: schemas.ACCEPTED})
     def post(self, request: Request, workload_id: str) -> Response:
         workload = self._get(request, workload_id)
         require(request.user, "update", self.resource, workload, f"project {workload.project.name!r}")
@@ -131,22 +139,26 @@ def typed_views(collection: str, resource: str, workload_type: str, serializer_c
 
 
 class WorkloadListView(APIView):
+    @extend_schema(parameters=schemas.LIST_PARAMETERS, responses={200: schemas.WORKLOAD_LIST})
     def get(self, request: Request) -> Response:
         found = listing.page(visible(request), request.query_params, FIELDS)
         return Response({"workloads": [workload_representation(w) for w in found.items], "next": found.next})
 
 
 class WorkloadCountView(APIView):
+    @extend_schema(parameters=schemas.COUNT_PARAMETERS, responses={200: schemas.COUNT})
     def get(self, request: Request) -> Response:
         return Response({"count": listing.narrowed(visible(request), request.query_params, FIELDS).count()})
 
 
 class WorkloadDetailView(APIView):
+    @extend_schema(responses={200: schemas.WorkloadResponse})
     def get(self, request: Request, workload_id: str) -> Response:
         return Response(workload_representation(get_object_or_404(visible(request), pk=workload_id)))
 
 
 class WorkloadEventsView(APIView):
+    @extend_schema(responses={200: schemas.EVENTS})
     def get(self, request: Request, workload_id: str) -> Response:
         workload = get_object_or_404(visible(request), pk=workload_id)
         events = [
@@ -159,6 +171,7 @@ class WorkloadEventsView(APIView):
 class WorkloadLogsView(APIView):
     """The workload's stored output as plain text; ``?stream=stdout|stderr`` picks one."""
 
+    @extend_schema(parameters=[schemas.LOG_STREAM], responses={(200, "text/plain"): schemas.LOGS})
     def get(self, request: Request, workload_id: str) -> HttpResponse:
         workload = get_object_or_404(visible(request), pk=workload_id)
         stream = request.query_params.get("stream")
