@@ -8,12 +8,17 @@ from itertools import takewhile
 from agent.scheduler.framework.jobs import Job
 from agent.scheduler.framework.ordering import in_queue_order
 from agent.scheduler.framework.session import Session
-from agent.scheduler.framework.solver import evict_to_fit, evictable_by_queue
+from agent.scheduler.framework.solver import Freed, evict_to_fit, evictable_by_queue
 
 
 def preempt(session: Session) -> None:
     """Start waiting jobs by preempting lower-priority work of their own project."""
     failed: set[tuple] = set()
+    # What each project's victims below a priority hold, counted once: only their eviction
+    # changes it and counting an evicted one again only makes the bound generous, but a job
+    # placed anew (``session.placed``) may hold something else now.
+    freed: dict[tuple[str, str, int], tuple[int, Freed]] = {}
+    listed: dict[tuple[str, str, int], list[Job]] = {}
     for job in in_queue_order(session, session.pending_jobs()):
         if job.pods is not None:
             continue
@@ -29,10 +34,20 @@ def preempt(session: Session) -> None:
             return session.admit(job) is None
 
         # Victim order puts lower priorities first, so the candidates are a prefix of the list.
-        candidates = by_queue.get((job.project, job.pool), [])
-        victims = list(takewhile(lambda v, job=job: v.priority < job.priority, candidates))
+        # The lists only lose jobs (evicted ones, which the solver skips), so one is kept.
+        key = (job.project, job.pool, job.priority)
+        victims = listed.get(key)
+        if victims is None:
+            candidates = by_queue.get((job.project, job.pool), [])
+            victims = listed[key] = list(takewhile(lambda v, job=job: v.priority < job.priority, candidates))
         reason = f"preempted by {job.name} (priority {job.priority}) in project {job.project}"
-        if victims and evict_to_fit(session, job, victims, eligible, reason, holds, candidates=victims):
+        if not victims:
+            failed.add(shape)
+            continue
+        counted = freed.get(key)
+        if counted is None or counted[0] != session.placed:
+            counted = freed[key] = (session.placed, Freed(victims))
+        if evict_to_fit(session, job, victims, eligible, reason, holds, candidates=counted[1]):
             session.reasons.pop(job.name, None)
         else:
             failed.add(shape)

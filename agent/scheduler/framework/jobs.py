@@ -35,6 +35,8 @@ class Job:
     started_at: float = 0.0
     pods: tuple[PodAt, ...] | None = None
     original: tuple[PodAt, ...] | None = None
+    victim: bool = False
+    """Listed as a candidate victim this cycle (see ``solver.evictable_by_queue``)."""
     held_milli: int = 0
     """Milli-GPUs its pods hold while it runs (kept by ``Session.account``)."""
     name: str = field(init=False)

@@ -44,6 +44,8 @@ class Session:
         self.version = 0
         """Grows whenever a queue's allocation changes, so orderings know to look again."""
         self.evicted: dict[str, str] = {}
+        self.placed = 0
+        """Grows whenever a job listed as a victim is placed anew (see ``Statement.place``)."""
         self.reasons: dict[str, str] = {}
         self.jobs: dict[str, Job] = {}
         self.victims: dict[tuple[str, str], deque[Job]] | None = None
@@ -188,7 +190,10 @@ class Session:
 
     def evictable(self, job: Job) -> bool:
         """Whether ``job`` runs and may be evicted at all (preemptible, old enough, ...)."""
-        return job.pods is not None and all(check(job) for check in self.evictable_checks)
+        if job.pods is None:
+            return False
+        # The checks do not change within a cycle, and a listed victim has passed them.
+        return job.victim or all(check(job) for check in self.evictable_checks)
 
     def pending_jobs(self) -> list[Job]:
         """Jobs not running now, in snapshot order."""

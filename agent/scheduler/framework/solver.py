@@ -21,14 +21,14 @@ def evict_to_fit(
     holds: Callable[[], bool],
     relocate: bool = False,
     max_victims: int | None = None,
-    candidates: Iterable[Job] | None = None,
+    candidates: Iterable[Job] | Freed | None = None,
 ) -> bool:
     """Try to start ``job`` by evicting ``victims`` in order (each only while ``eligible``).
 
     With ``relocate`` every victim must be placed again elsewhere (consolidation). ``holds``
     states the action's rule on the state reached (quota, fair share). ``candidates``, when
-    given, holds every job that ``victims`` could evict (in any order): if the job would not fit
-    even with all of them gone, no eviction is tried. Returns True and commits when ``job``
+    given, holds every job that ``victims`` could evict (in any order, or counted in a ``Freed``):
+    if the job would not fit even with all of them gone, no eviction is tried. Returns True and commits when ``job``
     runs; otherwise the session is left exactly as it was.
     """
     statement = session.statement()
@@ -206,22 +206,40 @@ def _first_pod_fits(session: Session, job: Job, nodes: Iterable[NodeState]) -> b
     return any(node.pool == job.pool and fits(node, job.request) for node in nodes)
 
 
-def could_fit_without(session: Session, job: Job, candidates: Iterable[Job], count_untouched: bool = True) -> bool:
-    """Whether ``job``'s minimum of pods might fit if every running job of ``candidates`` were
-    gone. Generous (pods per node are counted by free CPU, memory and device slots, each device
-    at most once per pod), so False means no choice of those evictions can make the job fit.
+class Freed:
+    """Capacity a set of running jobs holds, per node: name -> [CPU, memory, {device index:
+    [milli, memory]}], to ask what their eviction could free."""
+
+    __slots__ = ("by_node",)
+
+    def __init__(self, jobs: Iterable[Job] = ()) -> None:
+        self.by_node: dict[str, list] = {}
+        for job in jobs:
+            if job.pods is not None:
+                _add_freed(self.by_node, job.request, job.pods, 1)
+
+
+def could_fit_without(
+    session: Session, job: Job, candidates: Iterable[Job] | Freed, count_untouched: bool = True
+) -> bool:
+    """Whether ``job``'s minimum of pods might fit if every running job of ``candidates`` (or
+    what a ``Freed`` of them counted) were gone. Generous (pods per node are counted by free
+    CPU, memory and device slots, each device at most once per pod; a ``Freed`` may still count
+    jobs evicted since), so False means no choice of those evictions can make the job fit.
     ``count_untouched`` also counts the pods that fit now on nodes no candidate runs on."""
     needed = session.min_available(job)
     if needed < 1:
         return True
-    freed: dict[str, list] = {}
-    for victim in candidates:
-        if victim.pods is not None and victim is not job and victim.pool == job.pool:
-            _add_freed(freed, victim.request, victim.pods, 1)
+    if not isinstance(candidates, Freed):
+        candidates = Freed(victim for victim in candidates if victim is not job and victim.pool == job.pool)
+    freed = candidates.by_node
     nodes = session.nodes
     found = 0
     for name, (cpu, memory, devices) in freed.items():
-        found += _pods_fitting(nodes[name], job.request, cpu, memory, devices, needed - found)
+        node = nodes[name]
+        if node.pool != job.pool:
+            continue
+        found += _pods_fitting(node, job.request, cpu, memory, devices, needed - found)
         if found >= needed:
             return True
     if count_untouched:
@@ -248,8 +266,14 @@ def _pods_fitting(
     if request.gpus <= 0 or count <= 0:
         return max(count, 0)
     slots = 0
+    need: tuple[int, int] | None = None
+    memory_of_need = -1
     for device in node.devices:
-        need = device_need(device, request) if device.healthy else None
+        if not device.healthy:
+            continue
+        if device.memory_mib != memory_of_need:
+            # A node's devices are usually all alike.
+            need, memory_of_need = device_need(device, request), device.memory_mib
         if need is None:
             continue
         free, free_memory = device.free_milli, device.free_memory_mib
@@ -273,6 +297,7 @@ def evictable_by_queue(session: Session) -> dict[tuple[str, str], deque[Job]]:
         found: dict[tuple[str, str], list[Job]] = defaultdict(list)
         for job in session.running_jobs():
             if session.evictable(job):
+                job.victim = True
                 found[job.project, job.pool].append(job)
         session.victims = {key: deque(sorted(jobs, key=session.victim_key)) for key, jobs in found.items()}
     for jobs in session.victims.values():
@@ -291,18 +316,49 @@ def _keep_only_needed(
     """Put back, where they were, the victims the job turned out not to need: the last chosen
     first, so the preferred victims (lowest priority, newest) are the ones that go. A victim
     whose capacity was never given back (``unreleased``, see ``_evict_then_place``) is only
-    counted again; it is dropped from ``unreleased`` when it stays."""
-    for victim, before in reversed(evicted):
-        mark = statement.checkpoint()
-        if unreleased is not None and id(victim) in unreleased:
-            statement.resume(victim, before)
-            if holds():
-                del unreleased[id(victim)]
-                continue
-            statement.rollback(mark)
+    counted again; it is dropped from ``unreleased`` when it stays.
+
+    Every rule ``holds`` states caps what queues use, so a state that holds holds for less too:
+    a run of such victims is counted again at once, and one by one only if that fails."""
+    unreleased = unreleased if unreleased is not None else {}
+    position = len(evicted) - 1
+    while position >= 0:
+        run_end = position
+        while position >= 0 and id(evicted[position][0]) in unreleased:
+            position -= 1
+        if run_end > position:
+            _keep_run(statement, evicted[position + 1 : run_end + 1], holds, unreleased)
             continue
+        victim, before = evicted[position]
+        position -= 1
+        mark = statement.checkpoint()
         if relocate:
             statement.unplace(victim)
         if statement.place_at(victim, before) and holds():
             continue
         statement.rollback(mark)
+
+
+def _keep_run(
+    statement: Statement,
+    run: list[tuple[Job, tuple[PodAt, ...]]],
+    holds: Callable[[], bool],
+    unreleased: dict[int, tuple[Job, tuple[PodAt, ...]]],
+) -> None:
+    """Count the never-released victims of ``run`` as running again where the rule allows,
+    the last first; see ``_keep_only_needed``."""
+    mark = statement.checkpoint()
+    for victim, before in reversed(run):
+        statement.resume(victim, before)
+    if holds():
+        for victim, _ in run:
+            del unreleased[id(victim)]
+        return
+    statement.rollback(mark)
+    for victim, before in reversed(run):
+        mark = statement.checkpoint()
+        statement.resume(victim, before)
+        if holds():
+            del unreleased[id(victim)]
+        else:
+            statement.rollback(mark)

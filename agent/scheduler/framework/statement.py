@@ -54,6 +54,8 @@ class Statement:
             for pod in reversed(placed):
                 session.give(job, pod)
             return False
+        if job.victim:
+            session.placed += 1
         self._assign(job, tuple(placed))
         return True
 
