@@ -136,3 +136,13 @@ def test_granting_a_role_from_the_users_page_names_the_user(admin, django_user_m
     form = admin.get("/access-rules/", {"subjectType": "user", "subjectId": "rita"}).content.decode()
 
     assert re.search(r'<input id="f-subjectId" name="subjectId" type="text" value="rita"', form)
+
+
+def test_a_scope_that_does_not_exist_is_shown_next_to_the_scope_picker(admin, site, django_user_model):
+    django_user_model.objects.create_user("rita")
+
+    refused = admin.post("/access-rules/", {"subjectType": "user", "subjectId": "rita", "roleId": "6",
+                                            "_scope": "project:99999"})  # fmt: skip
+
+    assert refused.status_code == 400 and "There is no project with id '99999'" in field_error(refused, "_scope")
+    assert not AccessRule.objects.filter(subject_id="rita").exists()
