@@ -1,6 +1,8 @@
 """``/api/v1/idps``: System administrators configure identity providers; bad input is a 400 that
 names the field, and nothing is stored."""
 
+from urllib.parse import parse_qsl, urlparse
+
 import pytest
 
 from sso.models import IdentityProvider
@@ -142,3 +144,28 @@ def test_a_provider_whose_stored_configuration_is_broken_refuses_sign_in_without
 
     assert page.status_code == 503
     assert b"cannot be used" in page.content
+
+
+def test_the_sign_in_page_offers_enabled_providers_only(client, api, admin_user, forged_op):
+    alias = api.post("/api/v1/idps", oidc_body(forged_op), content_type="application/json").json()["alias"]
+    client.logout()
+    assert "Sign in with Company SSO" in client.get("/login/").content.decode()
+
+    api.force_login(admin_user)
+    api.put(f"/api/v1/idps/{alias}", oidc_body(forged_op) | {"enabled": False}, content_type="application/json")
+    client.logout()
+
+    assert "Sign in with Company SSO" not in client.get("/login/").content.decode()
+    assert client.get(f"/sso/oidc/{alias}/login/").status_code == 404
+
+
+def test_an_oidc_sign_in_asks_for_a_code_with_pkce_state_and_nonce(client, api, forged_op):
+    alias = api.post("/api/v1/idps", oidc_body(forged_op), content_type="application/json").json()["alias"]
+
+    start = client.get(f"/sso/oidc/{alias}/login/?next=/projects/")
+
+    assert start.status_code == 302
+    query = dict(parse_qsl(urlparse(start["Location"]).query))
+    assert start["Location"].startswith(f"{forged_op.issuer}/authorize?")
+    assert query["response_type"] == "code" and query["code_challenge_method"] == "S256"
+    assert len(query["code_challenge"]) == 43 and len(query["state"]) >= 32 and len(query["nonce"]) >= 32
