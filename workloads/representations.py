@@ -2,8 +2,12 @@
 
 from typing import Any
 
+from agent.protocol import WorkloadPhase
 from controlplane.formats import iso_time
 from workloads.models import Workload, WorkloadType
+
+PREEMPTED = "Preempted"
+"""How the message of a workload evicted by the scheduler, and so requeued, begins."""
 
 
 def requested_resources(workload: Workload, pods: int = 1) -> dict[str, Any]:
@@ -29,6 +33,41 @@ def desired_phase(workload: Workload) -> str:
     if workload.deleted_at is not None:
         return "Deleted"
     return "Stopped" if workload.suspended_at is not None else "Running"
+
+
+def _condition(kind: str, status: bool, reason: str, message: str, since: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "status": "True" if status else "False",
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": iso_time(since),
+    }
+
+
+def conditions(workload: Workload) -> list[dict[str, Any]]:
+    """Run:ai's ``conditions``, in the order they come true: submitted; scheduled (or why not:
+    the scheduler's pending reason, or the preemption that requeued it); running; and how it
+    ended, was suspended or deleted. Read from the workload's own fields, so a list costs no
+    query per workload."""
+    phase, message, since = workload.phase, workload.phase_message, workload.phase_updated_at or workload.created_at
+    pending = phase == WorkloadPhase.PENDING.value
+    found = [_condition("Submitted", True, "Submitted", "Workload submitted", workload.created_at)]
+    if pending:
+        reason = PREEMPTED if message.startswith(PREEMPTED) else "Unschedulable"
+        found.append(_condition("Scheduled", False, reason, message, since))
+    elif workload.started_at is not None:
+        found.append(_condition("Scheduled", True, "Scheduled", workload.node_name, workload.started_at))
+    running = phase == WorkloadPhase.RUNNING.value
+    if running or workload.started_at is not None:
+        found.append(_condition("Running", running, "Running" if running else phase, message, since))
+    if phase in (WorkloadPhase.COMPLETED.value, WorkloadPhase.FAILED.value):
+        found.append(_condition(phase, True, phase, message, workload.completed_at or since))
+    if workload.suspended_at is not None:
+        found.append(_condition("Suspended", True, "Suspended", message, workload.suspended_at))
+    if workload.deleted_at is not None:
+        found.append(_condition("Deleted", True, "Deleted", "Workload deleted", workload.deleted_at))
+    return found
 
 
 def workload_representation(workload: Workload) -> dict[str, Any]:
@@ -68,7 +107,7 @@ def workload_representation(workload: Workload) -> dict[str, Any]:
         "allocatedResources": {"gpu": len(workload.allocated_gpus) if running else 0},
         "distributedFramework": workload.spec.get("spec", {}).get("distributedFramework") if distributed else None,
         "actionsSupport": {"delete": True, "suspend": WorkloadType(workload.workload_type).suspendable},
-        "conditions": [],
+        "conditions": conditions(workload),
         "source": "API",
         # Tessera's own additions, which Run:ai clients ignore.
         "desiredPhase": desired_phase(workload),

@@ -14,11 +14,9 @@ from agent.protocol import LogChunkMessage, ToolPort, WorkloadPhase, WorkloadSpe
 from clusters.models import Cluster, NodePool, Project
 from workloads import notify
 from workloads.models import TERMINAL_PHASES, Workload, WorkloadEvent, WorkloadLogChunk
-from workloads.representations import workload_representation
+from workloads.representations import PREEMPTED, workload_representation
 
 log = logging.getLogger(__name__)
-
-PREEMPTED = "Preempted"
 
 
 class WorkloadConflict(Exception):
