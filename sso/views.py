@@ -117,7 +117,8 @@ def saml_sls(request: HttpRequest, alias: str) -> HttpResponse:
     provider = _provider(alias, ProviderType.SAML)
 
     def end_session() -> None:
-        if request.user.is_authenticated:
+        # Only a session that this provider started: another provider's logout leaves it alone.
+        if request.user.is_authenticated and request.session.get(saml.SESSION_KEY, {}).get("provider") == alias:
             logout(request)
 
     try:
