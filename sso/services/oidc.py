@@ -97,11 +97,11 @@ def start(request: HttpRequest, provider: IdentityProvider, next_url: str) -> st
     """Remember a new sign-in in the browser's session; returns the provider's authorization URL."""
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)
-    pending = {k: v for k, v in request.session.get(SESSION_KEY, {}).items() if v["at"] > time.time() - PENDING_SECONDS}
-    for old in sorted(pending, key=lambda k: pending[k]["at"])[: max(0, len(pending) - MAX_PENDING + 1)]:
-        del pending[old]
-    pending[state] = {"provider": provider.alias, "nonce": nonce, "verifier": verifier, "next": next_url,
-                      "at": time.time()}  # fmt: skip
+    now = time.time()
+    live = [(k, v) for k, v in request.session.get(SESSION_KEY, {}).items() if v["at"] > now - PENDING_SECONDS]
+    newest = sorted(live, key=lambda item: item[1]["at"])[-(MAX_PENDING - 1) :]  # room for this one
+    pending = dict(newest)
+    pending[state] = {"provider": provider.alias, "nonce": nonce, "verifier": verifier, "next": next_url, "at": now}
     request.session[SESSION_KEY] = pending
     params = {
         "response_type": "code",

@@ -169,3 +169,15 @@ def test_an_oidc_sign_in_asks_for_a_code_with_pkce_state_and_nonce(client, api, 
     assert start["Location"].startswith(f"{forged_op.issuer}/authorize?")
     assert query["response_type"] == "code" and query["code_challenge_method"] == "S256"
     assert len(query["code_challenge"]) == 43 and len(query["state"]) >= 32 and len(query["nonce"]) >= 32
+
+
+def test_a_browser_keeps_its_ten_latest_oidc_sign_ins_under_way(client, api, forged_op):
+    from sso.services.oidc import MAX_PENDING, SESSION_KEY
+
+    alias = api.post("/api/v1/idps", oidc_body(forged_op), content_type="application/json").json()["alias"]
+    states = [
+        dict(parse_qsl(urlparse(client.get(f"/sso/oidc/{alias}/login/")["Location"]).query))["state"]
+        for _ in range(MAX_PENDING + 2)
+    ]
+
+    assert list(client.session[SESSION_KEY]) == states[2:]
