@@ -5,8 +5,9 @@ Every status change goes through it: appended (one JSON line, in order), sent, a
 the control plane acknowledges the message that carried it. While the control plane is down the
 changes pile up and are delivered in order when it returns. Its size is bounded: when full, the
 oldest change that a later change of the same workload supersedes is dropped (and counted); a
-workload's latest status goes only when no superseded change is left to drop. Log output needs no outbox: it is on disk in the
-workload's log files, and each connection resumes it from the control plane's offsets.
+workload's latest status goes only when no superseded change is left to drop. Log output needs
+no outbox: it is on disk in the workload's log files, and each connection resumes it from the
+control plane's offsets.
 """
 
 from __future__ import annotations
