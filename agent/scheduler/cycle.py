@@ -48,7 +48,13 @@ def close(session: Session) -> Outcome:
             evictions[job.name] = pending[job.name] = session.evicted.get(job.name, "evicted")
         else:
             pending[job.name] = _reason(session, job, worded)
-    return Outcome(placements=placements, evictions=evictions, pending=pending)
+    return Outcome(
+        placements=placements,
+        evictions=evictions,
+        pending=pending,
+        fair_share=session.fair_share,
+        allocated=session.allocated,
+    )
 
 
 def _reason(session: Session, job: Job, worded: dict[tuple, tuple[str, bool]]) -> str:

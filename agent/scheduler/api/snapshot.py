@@ -37,9 +37,13 @@ class Outcome:
 
     ``placements`` start workloads (all pods); ``evictions`` stop running ones, with why. A
     workload in both is moved (evicted here, started there). ``pending`` gives a human-readable
-    reason for every workload left waiting.
+    reason for every workload left waiting. ``fair_share`` and ``allocated`` (milli-GPUs, by queue
+    and pool) are the cycle's own figures, read-only, for reporting: what each queue deserves by
+    water-filling, and what it holds once the cycle's decisions are taken.
     """
 
     placements: Mapping[str, tuple[PodPlacement, ...]] = field(default_factory=dict)
     evictions: Mapping[str, str] = field(default_factory=dict)
     pending: Mapping[str, str] = field(default_factory=dict)
+    fair_share: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    allocated: Mapping[tuple[str, str], int] = field(default_factory=dict)
