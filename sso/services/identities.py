@@ -1,7 +1,7 @@
 """From what a provider vouched for to a Tessera user: first sign-in creates the user, every
 sign-in brings the groups up to date, so access rules on groups take effect at once."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -12,6 +12,8 @@ from sso.models import ExternalIdentity, IdentityProvider
 from sso.services.refusals import SignInRefused
 
 MAX_GROUP_NAME = 150  # Django's Group.name
+MAX_SUBJECT = 255  # ExternalIdentity.subject
+MAX_EMAIL = 254  # Django's User.email
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,6 @@ class Vouched:
     groups: tuple[str, ...] = ()
     first_name: str = ""
     last_name: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def group_names(value: object) -> tuple[str, ...]:
@@ -88,8 +89,10 @@ def sync_groups(identity: ExternalIdentity, names: tuple[str, ...]) -> None:
 @transaction.atomic
 def user_for(provider: IdentityProvider, vouched: Vouched):
     """The user behind (provider, subject), created or linked on the first sign-in."""
-    if not vouched.subject:
-        raise SignInRefused("The provider named no subject.")
+    if not vouched.subject or len(vouched.subject) > MAX_SUBJECT:
+        raise SignInRefused("The provider named no subject, or one longer than Tessera keeps.")
+    if len(vouched.email) > MAX_EMAIL:
+        vouched = replace(vouched, email="", email_verified=False)
     identity = (
         ExternalIdentity.objects.select_for_update()
         .select_related("user")

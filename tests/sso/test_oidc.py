@@ -186,3 +186,14 @@ def test_a_broken_id_token_or_userinfo_is_refused(live_server_process, forged_op
     refused = browser.get(browser.link(page, "Sign in with Forged OP"))
 
     assert_refused(refused, browser, live, REASONS[defect])
+
+
+def test_a_subject_longer_than_tessera_keeps_is_refused(live_server_process, forged_op, forged_idp, browser):
+    live = live_server_process
+    forged_op.subject = "s" * 256
+    try:
+        page = browser.get(browser.link(browser.get(f"{live.url}/login/"), "Sign in with Forged OP"))
+    finally:
+        forged_op.subject = "forged-user"
+
+    assert_refused(page, browser, live, "longer than Tessera keeps")
