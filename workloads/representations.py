@@ -108,6 +108,7 @@ def workload_representation(workload: Workload) -> dict[str, Any]:
         "distributedFramework": workload.spec.get("spec", {}).get("distributedFramework") if distributed else None,
         "actionsSupport": {"delete": True, "suspend": WorkloadType(workload.workload_type).suspendable},
         "conditions": conditions(workload),
+        "urls": workload.urls,
         "source": "API",
         # Tessera's own additions, which Run:ai clients ignore.
         "desiredPhase": desired_phase(workload),

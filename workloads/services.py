@@ -215,7 +215,7 @@ def resume_workload(workload: Workload) -> Workload:
         workload.log_base = dict(workload.log_bytes)  # the new run's output follows the old one's
         workload.phase = WorkloadPhase.PENDING.value
         workload.phase_updated_at = timezone.now()
-        workload.exit_code, workload.node_name, workload.allocated_gpus = None, "", []
+        workload.exit_code, workload.node_name, workload.allocated_gpus, workload.urls = None, "", [], []
         workload.completed_at = None
         spec = workload_spec(workload)
         workload.phase_message = waiting_reason(spec)
@@ -316,6 +316,8 @@ def apply_status(cluster: Cluster, status: WorkloadStatus) -> bool:
             # A pending workload holds nothing, whatever an agent sent along.
             "node_name": "" if pending else status.node or "",
             "allocated_gpus": [] if pending else status.gpus,
+            # Its tools answer only while it runs.
+            "urls": (status.urls or []) if status.phase is WorkloadPhase.RUNNING else [],
         }
         if all(getattr(workload, name) == value for name, value in changes.items()):
             return False

@@ -56,17 +56,39 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+TOOL_HOST_ENV = "TESSERA_TOOL_HOST"
+"""The host name in a tool's URL, where this host's own name is not how users reach it."""
+
+
+def tool_ports(spec: WorkloadSpec) -> tuple[dict[str, str], list[str]]:
+    """A free port on this host for each tool the workload exposes: the environment that tells
+    the first worker its ports, and the URLs they answer at. The first tool's port is ``PORT``
+    and ``TESSERA_TOOL_PORT``; each is also ``TESSERA_TOOL_PORT_<container port>``."""
+    if not spec.tool_ports:
+        return {}, []
+    host = os.environ.get(TOOL_HOST_ENV) or socket.gethostname()
+    ports = {tool.container: free_port() for tool in spec.tool_ports}
+    first = str(ports[spec.tool_ports[0].container])
+    env = {"PORT": first, "TESSERA_TOOL_PORT": first}
+    env.update({f"TESSERA_TOOL_PORT_{container}": str(port) for container, port in ports.items()})
+    return env, [f"http://{host}:{port}/" for port in ports.values()]
+
+
 def placement_record(
     spec: WorkloadSpec, workers: Sequence[WorkerPlacement], fractions: FractionConfig = WITHOUT_MPS
 ) -> dict[str, object]:
     """``placement.json``: where each worker runs and the environment Tessera gives it; the first
-    worker's node and every device, as the workload's status reports them."""
+    worker's node and every device, as the workload's status reports them, and the URLs of the
+    tools the first worker serves."""
     gang = spec.workers > 1 or spec.workload_type == "distributed"
     port = free_port() if gang else None
+    tools_env, urls = tool_ports(spec)
     ranks: list[dict[str, object]] = []
     for rank, worker in enumerate(workers):
         local_rank = sum(1 for other in workers[:rank] if other.node == worker.node)
         env = workload_environment(spec, worker.devices, rank, local_rank, port, fractions)
+        if rank == 0:
+            env.update(tools_env)
         ranks.append({"node": worker.node, "gpus": [d.model_dump(mode="json") for d in worker.devices], "env": env})
     uuids = list(dict.fromkeys(d.uuid for worker in workers for d in worker.devices))
     return {
@@ -74,6 +96,7 @@ def placement_record(
         "gpus": uuids,
         "cuda_visible_devices": cuda_visible_devices(workers[0].devices),
         "workers": ranks,
+        "urls": urls,
     }
 
 

@@ -52,7 +52,9 @@ def read_status(workload: WorkloadDir, alive: Callable[[], bool], gone_reason: C
         if stopping:
             message = requeued.message if eviction is not None else fault or "stopping"
             return WorkloadStatus(phase=WorkloadPhase.STOPPING, message=message, **common)
-        return WorkloadStatus(phase=WorkloadPhase.RUNNING, **common)
+        # Its tools answer while it runs: their URLs come with Running only.
+        urls = [str(url) for url in placement.get("urls") or []] or None
+        return WorkloadStatus(phase=WorkloadPhase.RUNNING, urls=urls, **common)
     # The supervisor writes the exit code just before it ends: look again before calling it lost.
     final = _final_status(workload, stopping, common, fault)
     if final is not None:
