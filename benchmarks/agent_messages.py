@@ -124,8 +124,8 @@ class SimulatedAgent:
                     await asyncio.sleep(0.001)
                     continue
                 await self._send(self.message(kind))
-            while self.acked < self.seq and time.monotonic() < until + 10:
-                await asyncio.sleep(0.01)  # let the last ones be acknowledged
+            while self.acked < self.seq and time.monotonic() < until + 120:
+                await asyncio.sleep(0.01)  # the ones in flight: counted, and so is the time they take
         finally:
             reader.cancel()
         return max(0, self.acked - first + 1)
