@@ -20,6 +20,7 @@ from agent.connection.transport import Transport, TransportError, TransportRefus
 from agent.gpu.guard import GpuGuard
 from agent.metrics import Send, seconds_from_env, shipper_for
 from agent.protocol import CordonSpec, Inventory, InventoryMessage, WorkloadStatus
+from agent.queue_report import QueueStatusReport
 from agent.reconciler import Reconciler
 from agent.runtime.base import Runtime
 from agent.session import Session, reportable
@@ -65,6 +66,7 @@ class Agent:
         # outbox): kept across connections, so changes made while it is away are not lost.
         self.reported: dict[str, WorkloadStatus] = {**self.reconciler.actual(), **self.outbox.latest()}
         self.backoff = Backoff(config.backoff_initial, config.backoff_cap)
+        self.queue_report = QueueStatusReport()
         self.metrics = shipper_for(self.reconciler, config.metrics_interval, config.metrics_batch_seconds)
         self._transport_factory = transport_factory
         self._session: Session | None = None
@@ -103,6 +105,7 @@ class Agent:
             elif session is not None and statuses is not None:
                 try:
                     await session.publish(statuses)
+                    await self.queue_report.send_changes(session, self.reconciler.queue_status)
                 except TransportError as exc:
                     log.debug("could not publish: %s", exc)
                 except Exception:

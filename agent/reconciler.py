@@ -22,6 +22,7 @@ from agent.protocol import (
     GpuDevice,
     Inventory,
     NodePoolSpec,
+    QueuePoolStatus,
     QueueSpec,
     WorkloadPhase,
     WorkloadSpec,
@@ -61,6 +62,10 @@ class Reconciler:
         self._start_failures: dict[str, str] = {}
         # Placed by the scheduler, not started yet: their devices are still held by work stopping.
         self._bound: dict[str, tuple[Pod, ...]] = {}
+        # Each queue's fair share and allocation per pool, from the last cycle that worked them
+        # out, and what that cycle looked at when nothing waited (see ``_refresh_queue_status``).
+        self.queue_status: tuple[QueuePoolStatus, ...] = ()
+        self._queue_status_of: object = None
 
     def apply(self, message: DesiredStateMessage) -> None:
         """Take in a desired state: a full one replaces what was known, a delta amends it. Queues,
@@ -144,6 +149,7 @@ class Reconciler:
                 held.append(Held(spec, self._pods(workload_id, status), started))
         if not waiting:
             self._pending = {}
+            self._refresh_queue_status(held, now)
             return
         try:
             decisions = decide(self.inventory, self.queues, waiting, held, now, self.node_pools)
@@ -157,6 +163,20 @@ class Reconciler:
                 self.runtime.evict(workload_id, self.stop_grace_seconds, reason)
         self._bound.update(decisions.placements)
         self._pending = dict(decisions.pending)
+        self.queue_status = decisions.queues
+        self._queue_status_of = None
+
+    def _refresh_queue_status(self, held: list[Held], now: float) -> None:
+        """With nothing waiting no cycle runs, yet the figures change when work ends or quotas do:
+        run one (it decides nothing without waiting work) only when what it would look at changed."""
+        looked_at = (self.queues, self.node_pools, self.inventory, sorted((h.spec.id, h.pods) for h in held))
+        if looked_at == self._queue_status_of:
+            return
+        self._queue_status_of = looked_at
+        try:
+            self.queue_status = decide(self.inventory, self.queues, [], held, now, self.node_pools).queues
+        except Exception:
+            log.exception("the scheduling cycle failed while working out the queues' fair shares")
 
     def _pods(self, workload_id: str, status: WorkloadStatus) -> tuple[Pod, ...]:
         workers = self.runtime.placement(workload_id)

@@ -41,9 +41,11 @@ from agent.protocol.metrics import (
     WorkloadDeviceUsage,
     WorkloadUsage,
 )
+from agent.protocol.queues_status import QUEUE_STATUS_FEATURE, QueuePoolStatus, QueueStatusMessage
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "QUEUE_STATUS_FEATURE",
     "AckMessage",
     "AgentMessage",
     "ControlMessage",
@@ -63,6 +65,8 @@ __all__ = [
     "NodePoolSpec",
     "PoolQuota",
     "ProtocolError",
+    "QueuePoolStatus",
+    "QueueStatusMessage",
     "QueueSpec",
     "ResourceQuota",
     "ToolPort",

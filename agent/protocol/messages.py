@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from agent.protocol.metrics import METRICS_FEATURE, MetricsMessage
+from agent.protocol.queues_status import QUEUE_STATUS_FEATURE, QueueStatusMessage
 
 PROTOCOL_VERSION = 1
 
@@ -213,6 +214,7 @@ FEATURES = (
     "distributed",
     "node_pools",
     "tool_ports",
+    QUEUE_STATUS_FEATURE,
 )
 """What this protocol's agents understand beyond version 1's first messages; sent in ``hello``."""
 
@@ -325,6 +327,7 @@ AgentMessage = Annotated[
     | LogChunkMessage
     | InventoryMessage
     | MetricsMessage
+    | QueueStatusMessage
     | AckMessage
     | ErrorMessage,
     Field(discriminator="type"),

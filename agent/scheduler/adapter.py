@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from agent.protocol import GpuDevice, Inventory, NodePoolSpec, QueueSpec, WorkloadSpec
+from agent.protocol import GpuDevice, Inventory, NodePoolSpec, QueuePoolStatus, QueueSpec, WorkloadSpec
 from agent.protocol import PoolQuota as PoolQuotaSpec
 from agent.scheduler.api import (
     DEFAULT_GPU_MEMORY_MIB,
@@ -30,6 +30,7 @@ from agent.scheduler.api import (
     ClusterSnapshot,
     Decisions,
     Node,
+    Outcome,
     Placement,
     PoolQuota,
     Queue,
@@ -63,11 +64,12 @@ class Held:
 @dataclass(frozen=True)
 class AgentDecisions:
     """One cycle's decisions by workload id: where to start (one pod per worker), what to evict
-    (with the scheduler's reason) and why the rest waits."""
+    (with the scheduler's reason) and why the rest waits; and each queue's figures per pool."""
 
     placements: Mapping[str, tuple[Pod, ...]] = field(default_factory=dict)
     evictions: Mapping[str, str] = field(default_factory=dict)
     pending: Mapping[str, str] = field(default_factory=dict)
+    queues: tuple[QueuePoolStatus, ...] = ()
 
 
 def share_of(spec: WorkloadSpec | None, device: GpuDevice | None) -> int:
@@ -147,6 +149,7 @@ def decide(
             workload_id: reason if len(choices.get(workload_id, ())) < 2 else "; ".join(reasons[workload_id])
             for workload_id, reason in left.items()
         },
+        queues=_queue_status(queues, outcome),
     )
 
 
@@ -207,24 +210,55 @@ def _workload(spec: WorkloadSpec, name: str, pool: str, running: tuple[RunningPo
     )
 
 
-def _queues(specs: Sequence[QueueSpec]) -> tuple[Queue, ...]:
-    """Departments, then projects, named as people know them (projects by the name workloads
-    give; a department sharing a project's name is told apart)."""
+def _queue_names(specs: Sequence[QueueSpec]) -> dict[tuple[str, str], str]:
+    """Each queue's name in the scheduler, by kind and id: as people know them (projects by the
+    name workloads give; a department sharing a project's name is told apart)."""
     projects = {spec.name for spec in specs if spec.kind == "project"}
-    departments = {
-        spec.id: spec.name if spec.name not in projects else f"{spec.name} (department)"
+    return {
+        (spec.kind, spec.id): spec.name
+        if spec.kind == "project" or spec.name not in projects
+        else f"{spec.name} (department)"
         for spec in specs
-        if spec.kind == "department"
     }
+
+
+def _queues(specs: Sequence[QueueSpec]) -> tuple[Queue, ...]:
+    """Departments, then projects, with their quotas per pool."""
+    names = _queue_names(specs)
     ordered = sorted(specs, key=lambda spec: spec.kind != "department")
     return tuple(
         Queue(
-            name=departments[spec.id] if spec.kind == "department" else spec.name,
-            parent=departments.get(spec.parent or "") if spec.kind == "project" else None,
+            name=names[spec.kind, spec.id],
+            parent=names.get(("department", spec.parent or "")) if spec.kind == "project" else None,
             quotas={pool.node_pool: _quota(pool) for pool in spec.pools},
         )
         for spec in ordered
     )
+
+
+def _queue_status(specs: Sequence[QueueSpec], outcome: Outcome) -> tuple[QueuePoolStatus, ...]:
+    """The cycle's fair share and allocation of every queue the control plane named, per pool,
+    in GPUs; over quota where it holds more than its deserved quota there."""
+    names = _queue_names(specs)
+    by_name = {names[spec.kind, spec.id]: spec for spec in specs}
+    figures = []
+    for (name, pool), share in sorted(outcome.fair_share.items()):
+        spec = by_name.get(name)
+        if spec is None:  # a project only workloads name: the control plane has no such queue
+            continue
+        deserved = next((quota.gpu.deserved for quota in spec.pools if quota.node_pool == pool), 0.0)
+        allocated = outcome.allocated.get((name, pool), 0)
+        figures.append(
+            QueuePoolStatus(
+                queue_id=spec.id,
+                kind=spec.kind,
+                node_pool=pool,
+                fair_share_gpus=round(share / MILLI, 3),
+                allocated_gpus=round(allocated / MILLI, 3),
+                over_quota=allocated > round(deserved * MILLI),
+            )
+        )
+    return tuple(figures)
 
 
 def _quota(pool: PoolQuotaSpec) -> PoolQuota:
