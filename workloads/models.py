@@ -7,7 +7,7 @@ from django.db import models
 
 from accounts.gate import RestrictedQuerySet
 from agent.protocol import WorkloadPhase
-from clusters.models import Cluster, Project
+from clusters.models import Cluster, NodePool, Project
 
 
 class WorkloadType(models.TextChoices):
@@ -112,6 +112,12 @@ class Workload(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.phase in TERMINAL_PHASES
+
+    @property
+    def node_pools(self) -> list[str]:
+        """The node pools it may use, in order: its request's ``nodePools``, else its project's
+        default node pools (every project's is the default pool)."""
+        return list(self.spec.get("spec", {}).get("nodePools") or [NodePool.DEFAULT])
 
     @property
     def agent_id(self) -> str:

@@ -109,6 +109,7 @@ def workload_representation(workload: Workload) -> dict[str, Any]:
         "actionsSupport": {"delete": True, "suspend": WorkloadType(workload.workload_type).suspendable},
         "conditions": conditions(workload),
         "urls": workload.urls,
+        "requestedNodePools": workload.node_pools,
         "source": "API",
         # Tessera's own additions, which Run:ai clients ignore.
         "desiredPhase": desired_phase(workload),

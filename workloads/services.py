@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.errors import Conflict
 from agent.protocol import LogChunkMessage, ToolPort, WorkloadPhase, WorkloadSpec, WorkloadStatus
-from clusters.models import Cluster, NodePool, Project
+from clusters.models import Cluster, Project
 from workloads import notify
 from workloads.models import TERMINAL_PHASES, Workload, WorkloadEvent, WorkloadLogChunk
 from workloads.representations import PREEMPTED, workload_representation
@@ -45,12 +45,6 @@ class TrainingRequest:
     workers: int = 1
 
 
-def node_pools(workload: Workload) -> list[str]:
-    """The node pools the workload may use, in order: its request's ``nodePools``, else its
-    project's default node pools (every project's is the default pool)."""
-    return list(workload.spec.get("spec", {}).get("nodePools") or [NodePool.DEFAULT])
-
-
 def tool_ports(workload: Workload) -> list[ToolPort]:
     """The container ports of the tools the request exposes (``exposedUrls`` and ``ports``),
     each once, in the order given."""
@@ -82,7 +76,7 @@ def workload_spec(workload: Workload) -> WorkloadSpec:
         preemptible=workload.preemptible,
         submitted_at=workload.created_at,
         workers=workload.workers,
-        node_pools=node_pools(workload),
+        node_pools=workload.node_pools,
         tool_ports=tool_ports(workload) or None,
     )
 

@@ -154,6 +154,8 @@ def test_a_workload_gives_its_requests_node_pools_else_the_default_pool(register
     specs = {w.name: workload_services.workload_spec(w) for w in Workload.objects.filter(project=project)}
     assert specs["ordered"].node_pools == ["rack-one", "default"]
     assert specs["plain"].node_pools == ["default"]
+    shown = client.get(f"/api/v1/workloads/{Workload.objects.get(name='ordered').pk}").json()
+    assert shown["requestedNodePools"] == ["rack-one", "default"]
 
     refused = submit("nowhere", nodePools=["rack-two"])
     assert refused.status_code == 400
