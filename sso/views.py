@@ -8,9 +8,9 @@ import logging
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts import audit
 from accounts.models import Outcome
@@ -70,10 +70,12 @@ def oidc_callback(request: HttpRequest, alias: str) -> HttpResponse:
         code = request.GET.get("code", "")
         if not code:
             raise SignInRefused("The provider sent no code.")
-        user = oidc.finish(request, provider, code, entry)
+        user, logout_data = oidc.finish(request, provider, code, entry)
     except SignInRefused as refusal:
         return _refused(request, provider, str(refusal))
-    return _sign_in(request, user, entry["next"])
+    response = _sign_in(request, user, entry["next"])
+    request.session[oidc.SIGNED_IN_KEY] = logout_data  # after login(), which starts a new session
+    return response
 
 
 def saml_metadata(request: HttpRequest, alias: str) -> HttpResponse:
@@ -128,15 +130,20 @@ def saml_sls(request: HttpRequest, alias: str) -> HttpResponse:
     return HttpResponseRedirect(url or _after_logout())
 
 
-@require_http_methods(["POST"])
+@require_POST
 def sso_logout(request: HttpRequest) -> HttpResponse:
-    """Sign out; a session that came from a SAML provider with single logout ends there too."""
-    data = request.session.get(saml.SESSION_KEY) or {}
-    provider = IdentityProvider.objects.filter(alias=data.get("provider", ""), type=ProviderType.SAML).first()
+    """Sign out; a session that came from a provider ends there too: SAML single logout, or the
+    OpenID provider's end-session endpoint."""
+    saml_data, oidc_data = request.session.get(saml.SESSION_KEY), request.session.get(oidc.SIGNED_IN_KEY)
+    data = saml_data or oidc_data or {}
+    provider = IdentityProvider.objects.filter(alias=data.get("provider", ""), enabled=True).first()
     logout(request)
-    if provider is not None and provider.enabled and provider.slo_url:
-        try:
-            return HttpResponseRedirect(saml.logout_url(request, provider, data, _after_logout()))
-        except SignInRefused:
-            log.warning("single logout at %s is not possible; signed out here only", provider.alias)
-    return redirect(_after_logout())
+    url = ""
+    try:
+        if provider is not None and provider.type == ProviderType.SAML and saml_data and provider.slo_url:
+            url = saml.logout_url(request, provider, saml_data, _after_logout())
+        elif provider is not None and provider.type == ProviderType.OIDC and oidc_data:
+            url = oidc.logout_url(request, provider, oidc_data, _after_logout())
+    except SignInRefused:
+        log.warning("logout at %s is not possible; signed out here only", provider.alias)
+    return HttpResponseRedirect(url or _after_logout())

@@ -25,6 +25,7 @@ from sso.services.redirects import public_base
 from sso.services.refusals import SignInRefused
 
 SESSION_KEY = "sso_oidc_pending"
+SIGNED_IN_KEY = "sso_oidc"  # the provider and ID token of the session, for logging out there
 PENDING_SECONDS = 600
 MAX_PENDING = 10  # sign-ins started in other tabs of the same browser
 SIGNING_ALGORITHM = "RS256"
@@ -145,7 +146,8 @@ def _check_id_token(provider: IdentityProvider, payload: dict[str, Any]) -> None
 
 
 def finish(request: HttpRequest, provider: IdentityProvider, code: str, entry: dict[str, Any]):
-    """Exchange the code and return the signed-in user, or raise SignInRefused."""
+    """Exchange the code; returns the signed-in user and what logging out at the provider needs,
+    or raises SignInRefused."""
     backend = ProviderBackend(provider)
     try:
         tokens = backend.get_token({
@@ -170,7 +172,7 @@ def finish(request: HttpRequest, provider: IdentityProvider, code: str, entry: d
     if not isinstance(userinfo, dict) or userinfo.get("sub") != payload["sub"]:
         raise SignInRefused("The userinfo is about another subject than the ID token.")
     claims = {**userinfo, **payload}  # what the signed token says wins
-    return identities.user_for(
+    user = identities.user_for(
         provider,
         identities.Vouched(
             subject=payload["sub"],
@@ -181,3 +183,14 @@ def finish(request: HttpRequest, provider: IdentityProvider, code: str, entry: d
             last_name=str(claims.get("family_name") or ""),
         ),
     )
+    return user, {"provider": provider.alias, "id_token": id_token}
+
+
+def logout_url(request: HttpRequest, provider: IdentityProvider, data: dict[str, Any], return_to: str) -> str:
+    """The provider's end-session URL (RP-initiated logout), or "" when it has none."""
+    endpoint = provider.oidc_metadata.get("end_session_endpoint")
+    if not endpoint:
+        return ""
+    params = {"client_id": provider.client_id, "id_token_hint": data.get("id_token", ""),
+              "post_logout_redirect_uri": public_base(request) + return_to}  # fmt: skip
+    return f"{endpoint}?{urlencode(params)}"

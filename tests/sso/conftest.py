@@ -25,7 +25,8 @@ RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
 @pytest.fixture(scope="session")
 def oidc_op(live_server_process: LiveServer, tmp_path_factory) -> Iterator[OidcProvider]:
     redirect_uris = [f"{live_server_process.url}/sso/oidc/{OIDC_ALIAS}/callback/"]
-    provider = OidcProvider.start(tmp_path_factory.mktemp("oidc-provider"), redirect_uris)
+    provider = OidcProvider.start(tmp_path_factory.mktemp("oidc-provider"), redirect_uris,
+                                  [f"{live_server_process.url}/login/"])  # fmt: skip
     yield provider
     provider.proc.stop()
 

@@ -101,7 +101,7 @@ class OidcProvider:
         self.config_path.write_text(json.dumps(config))
 
     @classmethod
-    def start(cls, folder: Path, redirect_uris: list[str]) -> "OidcProvider":
+    def start(cls, folder: Path, redirect_uris: list[str], post_logout_redirect_uris: list[str]) -> "OidcProvider":
         require(shutil.which("node") is not None, "Node.js", "install nodejs (.ci/run does)")
         require(
             (OIDC_OP_DIR / "node_modules" / "oidc-provider").is_dir(),
@@ -111,7 +111,8 @@ class OidcProvider:
         port = free_port()
         client_id, client_secret = "tessera", secrets.token_urlsafe(32)
         config_path = folder / "oidc-provider.json"
-        clients = [{"client_id": client_id, "client_secret": client_secret, "redirect_uris": redirect_uris}]
+        clients = [{"client_id": client_id, "client_secret": client_secret, "redirect_uris": redirect_uris,
+                    "post_logout_redirect_uris": post_logout_redirect_uris}]  # fmt: skip
         config_path.write_text(json.dumps({"port": port, "clients": clients, "accounts": {}}))
         log_path = folder / "oidc-provider.log"
         with log_path.open("wb") as log_file:

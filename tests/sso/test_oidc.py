@@ -197,3 +197,19 @@ def test_a_subject_longer_than_tessera_keeps_is_refused(live_server_process, for
         forged_op.subject = "forged-user"
 
     assert_refused(page, browser, live, "longer than Tessera keeps")
+
+
+def test_signing_out_ends_the_session_here_and_at_the_provider(live_server_process, oidc_op, oidc_idp, browser):
+    live = live_server_process
+    oidc_op.set_account("heidi", "heidi-password", email="heidi@example.org", email_verified=True)
+    sign_in(browser, live, "heidi", "heidi-password")
+    assert signed_in_as(browser, live) == "heidi@example.org"
+
+    csrf = browser.client.cookies.get("csrftoken", domain="127.0.0.1")
+    confirm = browser.client.post(f"{live.url}/sso/logout/", headers={"X-CSRFToken": csrf}, follow_redirects=True)
+    assert confirm.url.host == "127.0.0.1" and str(confirm.url).startswith(oidc_op.issuer)  # the provider asks
+    back = browser.submit(confirm, logout="yes")
+
+    assert str(back.url) == f"{live.url}/login/"
+    assert signed_in_as(browser, live) is None
+    assert 'name="password"' in open_provider(browser, live, "Test OP").text  # signed out there too
