@@ -15,9 +15,9 @@ def preempt(session: Session) -> None:
     """Start waiting jobs by preempting lower-priority work of their own project."""
     failed: set[tuple] = set()
     # What each project's victims below a priority hold, counted once: only their eviction
-    # changes it and counting an evicted one again only makes the bound generous, but a job
-    # placed anew (``session.placed``) may hold something else now.
-    freed: dict[tuple[str, str, int], tuple[int, Freed]] = {}
+    # changes it and counting an evicted one again only makes the bound generous, but a victim
+    # placed anew (``session.placed``) may hold something else now, so that is counted too.
+    freed: dict[tuple[str, str, int], list] = {}
     listed: dict[tuple[str, str, int], list[Job]] = {}
     for job in in_queue_order(session, session.pending_jobs()):
         if job.pods is not None:
@@ -45,8 +45,12 @@ def preempt(session: Session) -> None:
             failed.add(shape)
             continue
         counted = freed.get(key)
-        if counted is None or counted[0] != session.placed:
-            counted = freed[key] = (session.placed, Freed(victims))
+        if counted is None:
+            counted = freed[key] = [len(session.placed), Freed(victims)]
+        for placed, pods in session.placed[counted[0] :]:
+            if placed.project == job.project and placed.pool == job.pool and placed.priority < job.priority:
+                counted[1].add(placed, pods)
+        counted[0] = len(session.placed)
         if evict_to_fit(session, job, victims, eligible, reason, holds, candidates=counted[1]):
             session.reasons.pop(job.name, None)
         else:

@@ -115,6 +115,10 @@ def pod_at(node: NodeState, request: PodRequest, devices: tuple[int, ...]) -> Po
     if not devices:
         return PodAt(node=node.name, devices=devices, milli=0, portion=0.0)
     listed = node.devices
+    if request.gpu_memory_mib is None and all(0 <= i < len(listed) and listed[i].index == i for i in devices):
+        # A share or whole devices: the same part of each (devices listed by index, as usual).
+        needs = tuple((request.milli, request.milli * listed[i].memory_mib // MILLI) for i in devices)
+        return PodAt(node.name, devices, request.milli * len(devices), request.milli / MILLI, needs)
     needs = []
     for index in devices:
         # Devices are usually listed by index.

@@ -44,8 +44,9 @@ class Session:
         self.version = 0
         """Grows whenever a queue's allocation changes, so orderings know to look again."""
         self.evicted: dict[str, str] = {}
-        self.placed = 0
-        """Grows whenever a job listed as a victim is placed anew (see ``Statement.place``)."""
+        self.placed: list[tuple[Job, tuple[PodAt, ...]]] = []
+        """Every placement of a job listed as a victim, in order (see ``Statement.place``), even
+        those undone since."""
         self.reasons: dict[str, str] = {}
         self.jobs: dict[str, Job] = {}
         self.victims: dict[tuple[str, str], deque[Job]] | None = None
@@ -80,6 +81,9 @@ class Session:
             for device in state.devices:
                 largest[state.pool] = max(largest[state.pool], device.memory_mib)
         ranks = {name: i for i, name in enumerate(sorted(w.name for w in self.snapshot.workloads))}
+        # What running work holds, summed per (project, pool, preemptible) and added to every
+        # queue above once at the end: the same totals as accounting job by job.
+        totals: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0, 0])
         for workload in self.snapshot.workloads:
             self.tree.ensure(workload.project)
             request = pod_request(workload)
@@ -94,8 +98,22 @@ class Session:
             self.jobs[workload.name] = job
             if workload.running:
                 pods = tuple(self._take_running(job, pod.node, pod.gpus) for pod in workload.running)
-                job.original = pods
-                self.account(job, pods)
+                job.original = job.pods = pods
+                job.held_milli = sum(pod.milli for pod in pods)
+                total = totals[job.project, job.pool, job.preemptible]
+                total[0] += job.held_milli
+                total[1] += request.cpu_milli * workload.pods
+                total[2] += request.memory_mib * workload.pods
+        for (project, pool, preemptible), (milli, cpu, memory) in totals.items():
+            for queue in self.tree.path(project):
+                self.allocated[queue, pool] += milli
+                self.held[queue, pool, "cpu"] += cpu
+                self.held[queue, pool, "memory"] += memory
+                if not preemptible:
+                    self.non_preemptible[queue, pool] += milli
+                    self.held[queue, pool, "np-cpu"] += cpu
+                    self.held[queue, pool, "np-memory"] += memory
+        self.version += 1
 
     def _take_running(self, job: Job, node_name: str, devices: tuple[int, ...]) -> PodAt:
         node = self.nodes.get(node_name)

@@ -216,7 +216,11 @@ class Freed:
         self.by_node: dict[str, list] = {}
         for job in jobs:
             if job.pods is not None:
-                _add_freed(self.by_node, job.request, job.pods, 1)
+                self.add(job, job.pods)
+
+    def add(self, job: Job, pods: tuple[PodAt, ...]) -> None:
+        """Count ``pods`` of ``job`` too."""
+        _add_freed(self.by_node, job.request, pods, 1)
 
 
 def could_fit_without(

@@ -55,7 +55,7 @@ class Statement:
                 session.give(job, pod)
             return False
         if job.victim:
-            session.placed += 1
+            session.placed.append((job, tuple(placed)))
         self._assign(job, tuple(placed))
         return True
 
