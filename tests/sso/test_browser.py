@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from tests.sso.conftest import SAML_ALIAS
 from tests.sso.test_saml import ALICE
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +33,8 @@ def test_oidc_sign_in_in_a_real_browser(open_browser, oidc_op, oidc_idp):
     assert (me(page)["name"], me(page)["groups"]) == ("grace@example.org", ["ops"])
 
 
-def test_saml_sign_in_in_a_real_browser_with_a_cross_site_post(open_browser, saml_idp, saml_idp_in_tessera):
+def test_saml_sign_in_in_a_real_browser_with_a_cross_site_post(live_server_process, open_browser, saml_idp,
+                                                               saml_idp_in_tessera):  # fmt: skip
     saml_idp.set_users({"alice": ALICE})
     page = open_browser()
     page.goto("/login/?next=/projects/")
@@ -41,7 +43,11 @@ def test_saml_sign_in_in_a_real_browser_with_a_cross_site_post(open_browser, sam
     page.wait_for_url(f"{saml_idp.base_url}/**")
     page.fill("input[name=username]", "alice")
     page.fill("input[name=password]", "alice-password")
-    page.locator("button[type=submit], input[type=submit]").first.click()
+    tessera_cookies = {c["name"]: c for c in page.context.cookies(live_server_process.url)}
+    assert tessera_cookies["csrftoken"]["sameSite"] == "Lax"  # set by Tessera's sign-in page
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith(f"/sso/saml/{SAML_ALIAS}/acs/")) as acs:
+        page.locator("button[type=submit], input[type=submit]").first.click()
 
     page.wait_for_url("**/projects/")  # SimpleSAMLphp's page posted the response to Tessera by itself
+    assert "csrftoken" not in acs.value.all_headers().get("cookie", "")  # cross-site: no Lax cookie came
     assert me(page)["name"] == "alice@example.org"
