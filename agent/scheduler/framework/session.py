@@ -105,14 +105,7 @@ class Session:
                 total[1] += request.cpu_milli * workload.pods
                 total[2] += request.memory_mib * workload.pods
         for (project, pool, preemptible), (milli, cpu, memory) in totals.items():
-            for queue in self.tree.path(project):
-                self.allocated[queue, pool] += milli
-                self.held[queue, pool, "cpu"] += cpu
-                self.held[queue, pool, "memory"] += memory
-                if not preemptible:
-                    self.non_preemptible[queue, pool] += milli
-                    self.held[queue, pool, "np-cpu"] += cpu
-                    self.held[queue, pool, "np-memory"] += memory
+            self._add_usage(self.tree.path(project), pool, preemptible, milli, cpu, memory)
         self.version += 1
 
     def _take_running(self, job: Job, node_name: str, devices: tuple[int, ...]) -> PodAt:
@@ -143,30 +136,50 @@ class Session:
 
     def account(self, job: Job, pods: tuple[PodAt, ...] | None) -> None:
         """Set where ``job`` runs (None: nowhere) and move its milli-GPUs in every queue above it."""
-        was_running = job.pods is not None
-        before = job.held_milli if was_running else 0
+        self.account_many(((job, pods),))
+
+    def account_many(self, changes: Iterable[tuple[Job, tuple[PodAt, ...] | None]]) -> None:
+        """``account`` for each (job, pods) in turn, adding up the queues' usage once."""
+        # (path, pool, preemptible) -> change of [milli-GPUs, CPU, memory].
+        moved: dict[tuple[tuple[str, ...], str, bool], list[int]] = {}
+        for job, pods in changes:
+            was_running = job.pods is not None
+            before = job.held_milli if was_running else 0
+            job.pods = pods
+            after = job.held_milli = (pods[0].milli if len(pods) == 1 else sum(p.milli for p in pods)) if pods else 0
+            request = job.request
+            # CPU and memory move only when the job starts or stops, not when it is moved.
+            flips = was_running != (pods is not None) and (request.cpu_milli or request.memory_mib)
+            if after == before and not flips:
+                continue
+            key = (job.path, job.pool, job.preemptible)
+            change = moved.get(key)
+            if change is None:
+                change = moved[key] = [0, 0, 0]
+            change[0] += after - before
+            if flips:
+                sign = job.workload.pods if pods is not None else -job.workload.pods
+                change[1] += sign * request.cpu_milli
+                change[2] += sign * request.memory_mib
         self.version += 1
-        job.pods = pods
-        after = job.held_milli = sum(pod.milli for pod in pods) if pods is not None else 0
-        change, pool = after - before, job.pool
-        if change:
-            allocated = self.allocated
-            for queue in job.path:
-                allocated[queue, pool] += change
-            if not job.preemptible:
-                for queue in job.path:
-                    self.non_preemptible[queue, pool] += change
-        if was_running == (pods is not None) or not (job.request.cpu_milli or job.request.memory_mib):
-            return
-        # CPU and memory move only when the job starts or stops, not when it is moved.
-        sign = 1 if pods is not None else -1
-        cpu, memory = job.request.cpu_milli * job.workload.pods, job.request.memory_mib * job.workload.pods
-        for queue in job.path:
-            self.held[queue, job.pool, "cpu"] += sign * cpu
-            self.held[queue, job.pool, "memory"] += sign * memory
-            if not job.preemptible:
-                self.held[queue, job.pool, "np-cpu"] += sign * cpu
-                self.held[queue, job.pool, "np-memory"] += sign * memory
+        for (path, pool, preemptible), (milli, cpu, memory) in moved.items():
+            self._add_usage(path, pool, preemptible, milli, cpu, memory)
+
+    def _add_usage(
+        self, path: tuple[str, ...], pool: str, preemptible: bool, milli: int, cpu: int, memory: int
+    ) -> None:
+        allocated, held = self.allocated, self.held
+        for queue in path:
+            if milli:
+                allocated[queue, pool] += milli
+                if not preemptible:
+                    self.non_preemptible[queue, pool] += milli
+            if cpu or memory:
+                held[queue, pool, "cpu"] += cpu
+                held[queue, pool, "memory"] += memory
+                if not preemptible:
+                    held[queue, pool, "np-cpu"] += cpu
+                    held[queue, pool, "np-memory"] += memory
 
     def statement(self) -> Statement:
         """A new statement over this session."""

@@ -352,8 +352,7 @@ def _keep_run(
     """Count the never-released victims of ``run`` as running again where the rule allows,
     the last first; see ``_keep_only_needed``."""
     mark = statement.checkpoint()
-    for victim, before in reversed(run):
-        statement.resume(victim, before)
+    statement.resume_many(run[::-1])
     if holds():
         for victim, _ in run:
             del unreleased[id(victim)]

@@ -4,7 +4,7 @@ not fit (KAI-Scheduler's Statement)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from agent.scheduler.framework.jobs import Job, PodAt
@@ -125,8 +125,13 @@ class Statement:
     def resume(self, job: Job, pods: tuple[PodAt, ...]) -> None:
         """Count the stopped ``job`` as running on ``pods`` again, whose capacity it never gave
         back (see ``stop``)."""
-        self.session.account(job, pods)
-        self._undo.append(lambda: self.session.account(job, None))
+        self.resume_many(((job, pods),))
+
+    def resume_many(self, jobs: Sequence[tuple[Job, tuple[PodAt, ...]]]) -> None:
+        """``resume`` each (job, pods) of ``jobs``."""
+        session = self.session
+        session.account_many(jobs)
+        self._undo.append(lambda: session.account_many((job, None) for job, _ in jobs))
 
     def stop(self, job: Job, reason: str) -> None:
         """Evict ``job`` as far as its queues count it, keeping its capacity held until
