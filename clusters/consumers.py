@@ -20,13 +20,14 @@ from agent.protocol import (
     NodePoolSpec,
     ProtocolError,
     QueueSpec,
+    QueueStatusMessage,
     WelcomeMessage,
     WorkloadSpec,
     WorkloadStatusMessage,
     dump_message,
     parse_message,
 )
-from clusters import pools, queues, services
+from clusters import pools, queue_status, queues, services
 from clusters.models import Cluster
 from usage import services as usage_services
 from workloads import notify
@@ -133,6 +134,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(workload_services.append_log)(self.cluster, message)
         elif isinstance(message, MetricsMessage):
             await database_sync_to_async(usage_services.record_metrics)(self.cluster, message)
+        elif isinstance(message, QueueStatusMessage):
+            await database_sync_to_async(queue_status.record)(self.cluster, message)
         elif isinstance(message, ErrorMessage):
             log.warning("agent of cluster %s reports: %s", self.cluster.name, message.message)
             return

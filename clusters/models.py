@@ -242,3 +242,31 @@ class Quota(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department or self.project}@{self.node_pool}"
+
+
+class QueueStatus(models.Model):
+    """What the cluster's scheduler last made of a department or a project in one node pool
+    (exactly one of the two is set), as its agent reported it: the fair share it computed by
+    water-filling and the GPUs held, in devices (fractions allowed). Replaced on every report."""
+
+    node_pool = models.ForeignKey(NodePool, on_delete=models.CASCADE, related_name="queue_statuses")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, null=True, related_name="queue_statuses")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, null=True, related_name="queue_statuses")
+    fair_share = models.FloatField()
+    allocated = models.FloatField()
+    over_quota = models.BooleanField(help_text="It holds more than its deserved quota in the pool.")
+    reported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["node_pool__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(department__isnull=True) ^ models.Q(project__isnull=True),
+                name="queue_status_one_owner",
+            ),
+            models.UniqueConstraint(fields=["node_pool", "department"], name="queue_status_once_per_department_pool"),
+            models.UniqueConstraint(fields=["node_pool", "project"], name="queue_status_once_per_project_pool"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department or self.project}@{self.node_pool}: fair share {self.fair_share:g}"

@@ -168,6 +168,9 @@ def _edit_unit(request: HttpRequest, kind: OrgUnitKind, unit_id: int) -> HttpRes
     representation = kind.representation(unit)
     pools = list(unit.cluster.node_pools.all())
     rows = quota_rows(pools)
+    figures = {entry["nodePoolId"]: entry for entry in representation["status"]["nodePoolQuotaStatuses"]}
+    for row in rows:  # the scheduler's figures beside the quotas they come from
+        row["figures"] = figures.get(str(row["pool"].pk), {})
     values: Any = stored_values(representation)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":

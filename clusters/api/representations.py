@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from clusters.models import Cluster, Department, Node, NodePool, Project, Quota
+from clusters.models import Cluster, Department, Node, NodePool, Project, QueueStatus, Quota
 from controlplane.formats import iso_time
 
 
@@ -53,12 +53,39 @@ def _total(resources: list[dict[str, Any]]) -> dict[str, Any]:
     return {"gpuQuota": total("gpu"), "cpuQuota": total("cpu"), "memoryQuota": total("memory")}
 
 
-ORG_PREFETCH = ("quotas__node_pool", "cluster__node_pools")
+def _quota_status(statuses: list[QueueStatus], pools: list[NodePool], **status: Any) -> dict[str, Any]:
+    """Run:ai's status of an organisation unit: per node pool, the GPUs it holds, as the cluster's
+    scheduler last reported (``{}`` until it has), and in all. ``fairShare`` and ``overQuota`` are
+    Tessera's own: the share the scheduler computed by water-filling, and whether the unit holds
+    more than it deserves there."""
+    by_pool = {entry.node_pool_id: entry for entry in statuses}
+    per_pool = []
+    for pool in pools:
+        entry = by_pool.get(pool.pk)
+        per_pool.append(
+            {
+                "nodePoolId": str(pool.pk),
+                "nodePoolName": pool.name,
+                "allocated": {} if entry is None else {"gpus": entry.allocated},
+                "fairShare": {} if entry is None else {"gpus": entry.fair_share},
+                "overQuota": None if entry is None else entry.over_quota,
+            }
+        )
+    return {
+        **status,
+        "lastUpdatedTime": iso_time(max((entry.reported_at for entry in statuses), default=None)),
+        "nodePoolQuotaStatuses": per_pool,
+        "quotaStatus": {"allocated": {"gpus": sum(entry.allocated for entry in statuses)} if statuses else {}},
+    }
+
+
+ORG_PREFETCH = ("quotas__node_pool", "cluster__node_pools", "queue_statuses")
 
 
 def department_representation(department: Department) -> dict[str, Any]:
     """Run:ai's ``DepartmentForList``; fetch with ``ORG_PREFETCH`` and ``projects``."""
-    resources = _resources(list(department.quotas.all()), list(department.cluster.node_pools.all()))
+    pools = list(department.cluster.node_pools.all())
+    resources = _resources(list(department.quotas.all()), pools)
     return {
         "id": str(department.pk),
         "name": department.name,
@@ -70,13 +97,14 @@ def department_representation(department: Department) -> dict[str, Any]:
         "children": [{"id": str(p.pk), "name": p.name} for p in department.projects.all()],
         "resources": resources,
         "totalResources": _total(resources),
-        "status": {"phase": "Ready"},
+        "status": _quota_status(list(department.queue_statuses.all()), pools, phase="Ready"),
     }
 
 
 def project_representation(project: Project) -> dict[str, Any]:
     """Run:ai's ``Project``; fetch with ``ORG_PREFETCH`` and the department."""
-    resources = _resources(list(project.quotas.all()), list(project.cluster.node_pools.all()))
+    pools = list(project.cluster.node_pools.all())
+    resources = _resources(list(project.quotas.all()), pools)
     return {
         "id": str(project.pk),
         "name": project.name,
@@ -90,7 +118,7 @@ def project_representation(project: Project) -> dict[str, Any]:
         "updatedAt": iso_time(project.updated_at),
         "resources": resources,
         "totalResources": _total(resources),
-        "status": {"namespace": project.namespace, "phase": "Ready"},
+        "status": _quota_status(list(project.queue_statuses.all()), pools, namespace=project.namespace, phase="Ready"),
     }
 
 

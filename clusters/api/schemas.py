@@ -78,6 +78,33 @@ TOTAL_RESOURCES = inline_serializer(
 )
 
 
+GPUS = inline_serializer("QuotaStatusGpus", {"gpus": serializers.FloatField(required=False)})
+
+
+class NodePoolQuotaStatusResponse(serializers.Serializer):
+    """What the cluster's scheduler last reported of a unit in one node pool; empty objects until
+    it has."""
+
+    nodePoolId = serializers.CharField()
+    nodePoolName = serializers.CharField()
+    allocated = GPUS
+    fairShare = inline_serializer(
+        "FairShareGpus",
+        {"gpus": serializers.FloatField(required=False)},
+        help_text="Tessera's own: the fair share the scheduler computed by water-filling.",
+    )
+    overQuota = serializers.BooleanField(
+        allow_null=True, help_text="Tessera's own: the unit holds more than its deserved quota here."
+    )
+
+
+QUOTA_STATUS = {
+    "lastUpdatedTime": serializers.DateTimeField(allow_null=True),
+    "nodePoolQuotaStatuses": NodePoolQuotaStatusResponse(many=True),
+    "quotaStatus": inline_serializer("QuotaStatus", {"allocated": GPUS}),
+}
+
+
 class DepartmentResponse(serializers.Serializer):
     """Run:ai's ``DepartmentForList``."""
 
@@ -93,7 +120,7 @@ class DepartmentResponse(serializers.Serializer):
     )
     resources = ResourcesResponse(many=True)
     totalResources = TOTAL_RESOURCES
-    status = inline_serializer("DepartmentStatus", {"phase": serializers.CharField()})
+    status = inline_serializer("DepartmentStatus", {"phase": serializers.CharField(), **QUOTA_STATUS})
 
 
 class ProjectResponse(serializers.Serializer):
@@ -112,7 +139,7 @@ class ProjectResponse(serializers.Serializer):
     resources = ResourcesResponse(many=True)
     totalResources = TOTAL_RESOURCES
     status = inline_serializer(
-        "ProjectStatus", {"namespace": serializers.CharField(), "phase": serializers.CharField()}
+        "ProjectStatus", {"namespace": serializers.CharField(), "phase": serializers.CharField(), **QUOTA_STATUS}
     )
 
 
