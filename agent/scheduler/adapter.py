@@ -8,9 +8,10 @@ devices each worker holds, so reclaim, preempt and consolidate may act on it. De
 here and indexes (their order in the node's inventory) inside the scheduler.
 
 Node pools come from the control plane too: each node is in the pool that names it (else in
-``default``), and a workload is tried in its pools in its order of preference, as Run:ai does:
-the cycle runs again with each workload left waiting moved to its next pool, until none has
-another pool to try.
+``default``); each pool is scheduled by a cycle of its own, with its placement strategy; and a
+workload is tried in its pools in its order of preference, as Run:ai does: a workload left
+waiting in one moves to its next, and that pool's cycle runs again, until none has another to
+try.
 
 ``schedule`` below is the older whole-GPU dialect (``api.whole_gpu``), which the agent no longer
 uses; it stays while the package exports it.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agent.protocol import GpuDevice, Inventory, NodePoolSpec, QueuePoolStatus, QueueSpec, WorkloadSpec
 from agent.protocol import PoolQuota as PoolQuotaSpec
@@ -120,45 +121,71 @@ def decide(
     tried = {spec.id: 0 for spec in pending}
     reasons: dict[str, list[str]] = {spec.id: [] for spec in pending}
     ids = {label: workload_id for workload_id, label in labels.items()}
+    placement = {pool.name: pool.gpu_placement for pool in node_pools}
+    scheduler_queues = _queues(queues)
+    # One cycle per pool, as Run:ai schedules each node pool on its own, each by its own placement
+    # strategy; a pool's cycle runs again only when the work waiting for it changed.
+    outcomes: dict[str, tuple[frozenset[str], Outcome]] = {}
     while True:
-        waiting = [_workload(spec, labels[spec.id], choices[spec.id][tried[spec.id]]) for spec in pending]
-        snapshot = Snapshot(
-            nodes=nodes,
-            queues=_queues(queues),
-            workloads=(*waiting, *running),
-            now=now,
-            placement=_placement(node_pools, {choices[spec.id][tried[spec.id]] for spec in pending}),
-        )
-        outcome = run_cycle(snapshot)
+        waiting: dict[str, list[Workload]] = {pool: [] for pool in {node.pool for node in nodes}}
+        for spec in pending:
+            pool = choices[spec.id][tried[spec.id]]
+            waiting.setdefault(pool, []).append(_workload(spec, labels[spec.id], pool))
+        for pool, work in waiting.items():
+            members = frozenset(workload.name for workload in work)
+            if pool not in outcomes or outcomes[pool][0] != members:
+                if not any(node.pool == pool for node in nodes):  # a pool this agent has no node in
+                    outcomes[pool] = (members, Outcome(pending=dict.fromkeys(members, f"no nodes in node pool {pool}")))
+                    continue
+                snapshot = Snapshot(
+                    nodes=tuple(node for node in nodes if node.pool == pool),
+                    queues=scheduler_queues,
+                    workloads=(*work, *(workload for workload in running if workload.pool == pool)),
+                    now=now,
+                    placement=placement.get(pool, "binpack"),
+                )
+                outcomes[pool] = (members, _of_pool(run_cycle(snapshot), pool))
+        outcome = _merged([outcomes[pool][1] for pool in waiting])
         left = {ids[name]: reason for name, reason in outcome.pending.items()}
-        for workload_id, reason in left.items():
-            if workload_id in reasons:
-                reasons[workload_id].append(f"node pool {choices[workload_id][tried[workload_id]]}: {reason}")
         moving = [name for name in left if name in tried and tried[name] + 1 < len(choices[name])]
+        for workload_id in moving:
+            reasons[workload_id].append(f"node pool {choices[workload_id][tried[workload_id]]}: {left[workload_id]}")
+            tried[workload_id] += 1
         if not moving:
             break
-        for workload_id in moving:
-            tried[workload_id] += 1
+    for workload_id, reason in left.items():
+        if workload_id in reasons and reasons[workload_id]:  # tried in more than one pool: why not in each
+            reasons[workload_id].append(f"node pool {choices[workload_id][tried[workload_id]]}: {reason}")
+            left[workload_id] = "; ".join(reasons[workload_id])
     return AgentDecisions(
         placements={
             ids[name]: tuple(Pod(p.node, tuple(uuids[p.node][i] for i in p.gpus)) for p in pods)
             for name, pods in outcome.placements.items()
         },
         evictions={ids[name]: reason for name, reason in outcome.evictions.items()},
-        pending={
-            workload_id: reason if len(choices.get(workload_id, ())) < 2 else "; ".join(reasons[workload_id])
-            for workload_id, reason in left.items()
-        },
+        pending=left,
         queues=_queue_status(queues, outcome),
     )
 
 
-def _placement(node_pools: Sequence[NodePoolSpec], wanted: set[str]) -> str:
-    """The GPU placement strategy of the pools the waiting work asks for. The scheduler core
-    places a whole cycle by one strategy, so pools that disagree are placed by the default one,
-    bin-packing."""
-    strategies = {pool.gpu_placement for pool in node_pools if pool.name in wanted}
-    return strategies.pop() if len(strategies) == 1 else "binpack"
+def _of_pool(outcome: Outcome, pool: str) -> Outcome:
+    """A pool's cycle, with only its own pool's figures (a queue has quotas in other pools too)."""
+    return replace(
+        outcome,
+        fair_share={key: value for key, value in outcome.fair_share.items() if key[1] == pool},
+        allocated={key: value for key, value in outcome.allocated.items() if key[1] == pool},
+    )
+
+
+def _merged(outcomes: Sequence[Outcome]) -> Outcome:
+    """The pools' cycles as one: they share no workload, node or (queue, pool) figure."""
+    return Outcome(
+        placements={name: pods for o in outcomes for name, pods in o.placements.items()},
+        evictions={name: reason for o in outcomes for name, reason in o.evictions.items()},
+        pending={name: reason for o in outcomes for name, reason in o.pending.items()},
+        fair_share={key: value for o in outcomes for key, value in o.fair_share.items()},
+        allocated={key: value for o in outcomes for key, value in o.allocated.items()},
+    )
 
 
 def _schedulable(inventory: Inventory, held: Sequence[Held]) -> list[Held]:

@@ -106,6 +106,25 @@ def test_a_spread_pool_places_fractions_on_separate_devices_and_a_binpack_one_pa
     assert len(devices_used("spread")) == 2
 
 
+def test_each_pool_places_by_its_own_strategy_in_the_same_cycle() -> None:
+    quarters = [
+        make_spec(f"{pool}{i}", gpu_devices=1, gpu_portion=0.25, node_pools=[pool]) for pool in "ab" for i in range(2)
+    ]
+    spread_a = [
+        NodePoolSpec(name="a", nodes=["node-a"], gpu_placement="spread"),
+        NodePoolSpec(name="b", nodes=["node-b"], gpu_placement="binpack"),
+    ]
+
+    decisions = decide(inventory(**{"node-a": 2, "node-b": 2}), [], quarters, [], now=0.0, node_pools=spread_a)
+
+    def devices_of(pool: str) -> set[str]:
+        return {uuid for name, pods in decisions.placements.items() if name[0] == pool for uuid in pods[0].devices}
+
+    assert len(decisions.placements) == 4
+    assert devices_of("a") == {"node-a-GPU-0", "node-a-GPU-1"}, "pool a spreads"
+    assert len(devices_of("b")) == 1, "pool b packs"
+
+
 def test_held_work_counts_in_the_pool_of_its_node() -> None:
     # Work running on pool b's node leaves pool b one device, whatever pool its spec names first.
     running = Held(make_spec("r", gpu_devices=1, node_pools=["a", "b"]), (Pod("node-b", ("node-b-GPU-0",)),))
