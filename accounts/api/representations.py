@@ -101,7 +101,8 @@ def user_representation(user: Any) -> dict[str, Any]:
         "createdAt": iso_time(user.date_joined),
         "updatedAt": iso_time(user.date_joined),
         "lastLogin": iso_time(user.last_login),
-        "isLocal": True,
+        # Users a provider created have no password of ours; they sign in only through it.
+        "isLocal": user.has_usable_password(),
         "groups": [g.name for g in user.groups.all()],
     }
 

@@ -119,3 +119,10 @@ def test_created_users_get_a_valid_temporary_password_shown_once(api):
     assert listed["username"] == "new@example.com" and "tempPassword" not in listed
     assert post_json(api, "/api/v1/users", {"email": "new@example.com"}).status_code == 409
     assert post_json(api, "/api/v1/users", {"email": "no-at-sign"}).status_code == 400
+
+
+def test_only_users_with_a_password_of_ours_are_local(api, django_user_model):
+    local = post_json(api, "/api/v1/users", {"email": "local@example.com"}).json()
+    from_provider = django_user_model.objects.create_user("sso-user")  # as sso creates them: no password
+    assert api.get(f"/api/v1/users/{local['id']}").json()["isLocal"] is True
+    assert api.get(f"/api/v1/users/{from_provider.pk}").json()["isLocal"] is False
