@@ -3,7 +3,7 @@ accounts/api/representations.py and the views write them. Documentation only: th
 their answers themselves; these serializers only tell drf-spectacular what those look like."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 
@@ -18,6 +18,19 @@ class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
+NEW_USER = OpenApiExample("A user", value={"email": "new.user@example.com"}, request_only=True)
+NEW_APPLICATION = OpenApiExample("An application", value={"name": "ci-bot"}, request_only=True)
+NEW_ACCESS_RULE = OpenApiExample(
+    "A viewer of the whole account",
+    value={
+        "subjectId": "new.user@example.com",
+        "subjectType": "user",
+        "roleId": 9,
+        "scopeId": "1",
+        "scopeType": "tenant",
+    },
+    request_only=True,
+)
 
 
 class PermissionResponse(serializers.Serializer):

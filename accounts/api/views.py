@@ -116,7 +116,9 @@ class AccessRuleListView(APIView):
         page = [access_rule_representation(r, names.get((r.scope_type, r.scope_id), "")) for r in rows]
         return Response({"totalRecords": total, "displayRecords": len(page), "accessRules": page})
 
-    @extend_schema(request=AccessRuleCreation, responses={201: schemas.AccessRuleResponse})
+    @extend_schema(
+        request=AccessRuleCreation, responses={201: schemas.AccessRuleResponse}, examples=[schemas.NEW_ACCESS_RULE]
+    )
     def post(self, request: Request) -> Response:
         body = AccessRuleCreation(data=request.data)
         body.is_valid(raise_exception=True)
@@ -166,7 +168,9 @@ class ApplicationListView(APIView):
         require(request.user, "read", APPS)
         return Response([application_representation(a) for a in Application.objects.all()])
 
-    @extend_schema(request=ApplicationCreation, responses={201: schemas.APPLICATION_SECRET})
+    @extend_schema(
+        request=ApplicationCreation, responses={201: schemas.APPLICATION_SECRET}, examples=[schemas.NEW_APPLICATION]
+    )
     def post(self, request: Request) -> Response:
         body = ApplicationCreation(data=request.data)
         body.is_valid(raise_exception=True)
@@ -217,7 +221,7 @@ class UserListView(APIView):
         users = get_user_model().objects.prefetch_related("groups").order_by("username")
         return Response([user_representation(u) for u in users])
 
-    @extend_schema(request=UserCreation, responses={201: schemas.USER_CREATED})
+    @extend_schema(request=UserCreation, responses={201: schemas.USER_CREATED}, examples=[schemas.NEW_USER])
     def post(self, request: Request) -> Response:
         body = UserCreation(data=request.data)
         body.is_valid(raise_exception=True)

@@ -3,7 +3,7 @@ Run:ai's shapes as clusters/api/representations.py writes them. Documentation on
 build their answers themselves; these serializers only tell drf-spectacular what those look like."""
 
 from drf_spectacular.extensions import OpenApiViewExtension
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 
 from controlplane.schema import COUNT as COUNT
@@ -12,6 +12,8 @@ from controlplane.schema import IDEMPOTENCY_KEY as IDEMPOTENCY_KEY
 from controlplane.schema import LIST_PARAMETERS as LIST_PARAMETERS
 from controlplane.schema import NEXT
 from controlplane.schema import NO_CONTENT as NO_CONTENT
+
+NEW_CLUSTER = OpenApiExample("A cluster", value={"name": "gpu-cluster"}, request_only=True)
 
 
 class ClusterStatusResponse(serializers.Serializer):

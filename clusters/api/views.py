@@ -59,7 +59,9 @@ class ClusterListView(APIView):
     def get(self, request: Request) -> Response:
         return Response([cluster_representation(c) for c in _clusters(request)])
 
-    @extend_schema(request=ClusterSerializer, responses={201: schemas.ClusterCreatedResponse})
+    @extend_schema(
+        request=ClusterSerializer, responses={201: schemas.ClusterCreatedResponse}, examples=[schemas.NEW_CLUSTER]
+    )
     def post(self, request: Request) -> Response:
         name = _name(request)
         require(request.user, "create", "cluster", None, "the account")

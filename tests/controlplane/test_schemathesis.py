@@ -47,8 +47,9 @@ def fuzzed(transactional_db):
 
 
 def configuration(fuzzed: Fuzzed, workload_id: str, admin_id: int) -> str:
-    """schemathesis.toml: valid-only coverage, and the existing objects' ids for every operation
-    but deletions (a deleted cluster would leave the rest of the run nothing to find)."""
+    """schemathesis.toml: valid-only coverage, and the existing objects' ids for creations' bodies
+    and for every operation but deletions (a deleted cluster would leave the rest of the run
+    nothing to find)."""
     project = fuzzed.project
     ids = {
         "cluster_id": str(fuzzed.cluster.pk),
@@ -58,7 +59,14 @@ def configuration(fuzzed: Fuzzed, workload_id: str, admin_id: int) -> str:
         "user_id": str(admin_id),
     }
     units = {"departments": project.department_id, "projects": project.pk}
-    sections = ['[phases.coverage.generation]\nmode = "positive"\n']
+    sections = [
+        '[phases.coverage.generation]\nmode = "positive"\n',
+        # Creations name their cluster or project in the body: the existing ones, mostly.
+        f'[dictionaries.cluster]\nvalues = ["{fuzzed.cluster.pk}"]\n',
+        f'[dictionaries.project]\nvalues = ["{project.pk}"]\n',
+        '[parameters]\n"body.clusterId" = { dictionary = "cluster", probability = 0.8 }\n'
+        '"body.projectId" = { dictionary = "project", probability = 0.8 }\n',
+    ]
     sections += [
         f'[[operations]]\ninclude-path-regex = "^/api/v1/org-unit/{kind}/"\nexclude-method = "DELETE"\n'
         f"parameters = {{ unit_id = {unit_id} }}\n"
