@@ -5,8 +5,10 @@ Every error the API gives has Run:ai's shape, ``{"code", "message"}`` (validatio
 so once, here, instead of on each view.
 """
 
+import functools
 from typing import Any
 
+from drf_spectacular.generators import EndpointEnumerator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
@@ -80,12 +82,19 @@ IDEMPOTENCY_ERRORS = {
 }
 
 
+@functools.cache
+def _collections() -> frozenset[str]:
+    """The API's paths that have objects below them (``/clusters`` of ``/clusters/{cluster_id}``)."""
+    paths = [path for path, *_ in EndpointEnumerator().get_api_endpoints()]
+    return frozenset(path for path in paths if any(other.startswith(f"{path}/{{") for other in paths))
+
+
 class ApiSchema(AutoSchema):
     """The API's operation ids: a GET on a collection lists, on an object retrieves. The views
     are APIViews, whose lists drf-spectacular cannot tell from retrievals by themselves."""
 
     def get_operation_id(self) -> str:
         operation_id = super().get_operation_id()
-        if self.method == "GET" and not self.path.rstrip("/").endswith("}") and operation_id.endswith("_retrieve"):
+        if self.method == "GET" and self.path in _collections() and operation_id.endswith("_retrieve"):
             return operation_id.removesuffix("_retrieve") + "_list"
         return operation_id
