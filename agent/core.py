@@ -62,6 +62,7 @@ class Agent:
         self.config = config
         self.reconciler = Reconciler(runtime, self.inventory, config.stop_grace_seconds)
         self.outbox = outbox if outbox is not None else Outbox(None)
+        self._inventory_unsent = False  # changed since the last hello or inventory message
         # What the control plane has been told, or will be (by the next hello, or from the
         # outbox): kept across connections, so changes made while it is away are not lost.
         self.reported: dict[str, WorkloadStatus] = {**self.reconciler.actual(), **self.outbox.latest()}
@@ -123,16 +124,21 @@ class Agent:
         except Exception:
             log.exception("the GPU guard failed; trying again on the next tick")
             return
-        if changed is None:
-            return
-        self.inventory = changed
-        self.reconciler.set_inventory(changed)
+        if changed is not None:
+            self._use_inventory(changed)
         session = self._session
-        if session is not None and session.ready:
+        if self._inventory_unsent and session is not None and session.ready:
             try:
-                await session.send(InventoryMessage(inventory=changed))
+                await session.send(InventoryMessage(inventory=self.inventory))
+                self._inventory_unsent = False
             except TransportError as exc:
-                log.debug("could not send the inventory: %s", exc)  # the next hello carries it
+                log.debug("could not send the inventory: %s", exc)
+
+    def _use_inventory(self, inventory: Inventory) -> None:
+        """Schedule on ``inventory`` from now on, and tell the control plane."""
+        self.inventory = inventory
+        self.reconciler.set_inventory(inventory)
+        self._inventory_unsent = True
 
     def _record_offline(self, statuses: dict[str, WorkloadStatus]) -> None:
         """No connection: status changes of the runtime's workloads wait in the outbox."""
@@ -146,7 +152,9 @@ class Agent:
 
     def _on_cordons(self, cordons: list[CordonSpec]) -> None:
         if self.guard is not None:
-            self.guard.set_cordons(cordons)
+            changed = self.guard.set_cordons(cordons)
+            if changed is not None:
+                self._use_inventory(changed)  # before the tick that places the same message's work
         self._wake.set()
 
     def _metrics_connection(self) -> Send | None:

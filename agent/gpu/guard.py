@@ -1,6 +1,6 @@
 """The agent's GPU duties on every reconcile tick: keep the inventory current (devices, health,
-cordons), stop what runs where it must not (an unhealthy or drained device, a drained node), and
-run the memory watchdog."""
+cordons), requeue what runs where it must not (an unhealthy or drained device, a drained node),
+and run the memory watchdog."""
 
 from __future__ import annotations
 
@@ -50,10 +50,11 @@ class GpuGuard:
         self._next_refresh = clock() + refresh_seconds
         self.inventory = with_flags(inventory, {}, [], mps)
 
-    def set_cordons(self, cordons: Sequence[CordonSpec]) -> None:
-        """The control plane's cordons (the whole set); applied on the next tick."""
+    def set_cordons(self, cordons: Sequence[CordonSpec]) -> Inventory | None:
+        """The control plane's cordons (the whole set), applied at once so that nothing more is
+        placed there; returns the new inventory when it changed."""
         self.cordons = list(cordons)
-        self._next_refresh = self.clock()
+        return self._flagged()
 
     def tick(self, statuses: Mapping[str, WorkloadStatus], specs: Mapping[str, WorkloadSpec]) -> Inventory | None:
         """One round; returns the new inventory when it changed (to report and schedule on)."""
@@ -81,6 +82,9 @@ class GpuGuard:
                 self.unhealthy = dict(self.health())
             except Exception:
                 log.exception("checking GPU health failed")
+        return self._flagged()
+
+    def _flagged(self) -> Inventory | None:
         inventory = with_flags(self._discovered, self.unhealthy, self.cordons, self.mps)
         if inventory == self.inventory:
             return None
@@ -97,8 +101,9 @@ class GpuGuard:
             if reason is None and status.node in drained_nodes:
                 reason = f"drained: node {status.node} was drained by an administrator"
             if reason is not None:
-                log.warning("stopping workload %s: %s", workload_id, reason)
-                self.runtime.stop(workload_id, self.stop_grace_seconds, reason=reason)
+                # Requeued, as a preemption is: it runs again where the scheduler may place it.
+                log.warning("requeuing workload %s: %s", workload_id, reason)
+                self.runtime.evict(workload_id, self.stop_grace_seconds, reason)
 
     def _device_reasons(self) -> dict[str, str]:
         reasons = {uuid: f"GPU {uuid} is unhealthy: {why}" for uuid, why in self.unhealthy.items()}
