@@ -14,6 +14,7 @@ from agent.gpu.watchdog import (
     DeviceMemory,
     LocalWorkloadProcesses,
     MemoryWatchdog,
+    NvmlSampler,
     StopAction,
     WorkloadMemory,
     memory_actions,
@@ -22,6 +23,7 @@ from agent.gpu.watchdog import (
 from agent.protocol import GpuDevice, WorkloadPhase
 from agent.runtime.local.runtime import LocalRuntime
 from tests.agent.conftest import make_spec
+from tests.agent.mock_nvml import MockDevice, MockNvml
 from tests.polling import wait_until
 
 GPU = "GPU-0"
@@ -249,3 +251,16 @@ def test_a_stop_for_a_fault_ends_failed_while_a_plain_stop_ends_stopped(state_di
     )
     assert final["plain"].phase == WorkloadPhase.STOPPED
     assert datetime.now(UTC) >= final["fault"].finished_at
+
+
+def test_nvml_figures_are_read_per_process_and_per_device_in_mib():
+    nvml = MockNvml(
+        [
+            MockDevice("GPU-a", memory_mib=81559, used_mib=30000, processes={101: 20000, 102: 10000}),
+            MockDevice("GPU-b", memory_mib=81559, used_mib=5000, processes={101: 5000}),
+        ]
+    )
+    sampler = NvmlSampler(nvml)
+
+    assert sampler.devices() == {"GPU-a": DeviceMemory(81559, 30000), "GPU-b": DeviceMemory(81559, 5000)}
+    assert sampler.process_memory() == {101: {"GPU-a": 20000, "GPU-b": 5000}, 102: {"GPU-a": 10000}}
