@@ -16,6 +16,7 @@ from agent.connection.transport import WebSocketTransport
 from agent.core import Agent, AgentConfig
 from agent.gpu.discovery import discover_inventory
 from agent.gpu.setup import fraction_config, gpu_guard
+from agent.protocol import Inventory
 from agent.runtime.local.runtime import LocalRuntime
 
 log = logging.getLogger("agent")
@@ -40,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--token-file", type=Path, help="a file holding the agent token")
     parser.add_argument("--state-dir", required=True, type=Path, help="where workloads are kept")
     parser.add_argument("--node-name", default=socket.gethostname(), help="default: hostname")
+    parser.add_argument(
+        "--node-label",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a label of this node, which node pools select nodes by (repeatable)",
+    )
     parser.add_argument(
         "--simulated-gpus",
         type=int,
@@ -93,6 +101,17 @@ def resolve_token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     return token
 
 
+def node_labels(parser: argparse.ArgumentParser, given: list[str]) -> dict[str, str]:
+    """``--node-label KEY=VALUE`` options as the node's labels."""
+    labels = {}
+    for label in given:
+        key, sep, value = label.partition("=")
+        if not sep or not key.strip():
+            parser.error(f"--node-label {label!r}: give KEY=VALUE")
+        labels[key.strip()] = value.strip()
+    return labels
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -103,12 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.stop_grace_seconds < 0:
         parser.error("--stop-grace-seconds cannot be negative")
     token = resolve_token(parser, args)
+    labels = node_labels(parser, args.node_label)
     logging.basicConfig(
         level=args.log_level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     inventory = discover_inventory(args.node_name, args.simulated_gpus, args.simulated_gpu_memory_mib)
+    if labels:
+        inventory = Inventory(nodes=[node.model_copy(update={"labels": labels}) for node in inventory.nodes])
     fractions = fraction_config(args.state_dir, args.mps, args.mps_compute_mode)
     runtime = LocalRuntime(args.state_dir, fractions=fractions)
     url = connect_url(args.server, args.cluster_id)

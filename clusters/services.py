@@ -73,7 +73,8 @@ def record_agent_hello(cluster: Cluster, agent_version: str, inventory: Inventor
 @transaction.atomic
 def record_agent_inventory(cluster: Cluster, inventory: Inventory) -> None:
     """The agent's nodes and devices as it reports them (at hello, or when they changed): health,
-    MIG mode and MPS included. Cordons are the administrators' and stay as they are."""
+    MIG mode, MPS and labels included; a node whose labels changed moves to the pool that now
+    takes it. Cordons are the administrators' and stay as they are."""
     now = timezone.now()
     reported = {node.name for node in inventory.nodes}
     cluster.nodes.exclude(name__in=reported).update(status=NodeStatus.NOT_READY)
@@ -87,6 +88,7 @@ def record_agent_inventory(cluster: Cluster, inventory: Inventory) -> None:
                 "driver_version": reported_node.driver_version or "",
                 "cuda_version": reported_node.cuda_version or "",
                 "mps": bool(reported_node.mps),
+                "labels": reported_node.labels or {},
                 "last_seen": now,
             },
         )

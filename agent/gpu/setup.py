@@ -53,7 +53,11 @@ def gpu_guard(inventory: Inventory, runtime: Runtime, fractions: FractionConfig,
         if report is None:
             raise RuntimeError("NVML did not answer")  # the guard keeps the last inventory
         found = NodeInventory(
-            name=node.name, driver_version=report.driver_version, cuda_version=report.cuda_version, gpus=report.gpus
+            name=node.name,
+            driver_version=report.driver_version,
+            cuda_version=report.cuda_version,
+            gpus=report.gpus,
+            labels=node.labels,  # given on the command line: discovery does not find them
         )
         return Inventory(nodes=[found])
 

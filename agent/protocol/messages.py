@@ -81,6 +81,9 @@ class NodeInventory(_Strict):
     # while an administrator has cordoned the whole node. Left off when None.
     mps: bool | None = None
     cordoned: bool | None = None
+    # The node's labels (as Kubernetes has them), which node pools select nodes by; left off when
+    # None. Every node is also known by ``kubernetes.io/hostname`` = its name.
+    labels: dict[str, str] | None = None
 
 
 class Inventory(_Strict):

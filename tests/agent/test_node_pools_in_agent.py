@@ -11,6 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from agent.cli import build_parser, node_labels
 from agent.protocol import (
     DesiredStateMessage,
     GpuDevice,
@@ -166,3 +169,13 @@ def test_the_reconciler_runs_a_workload_only_on_its_pools_node(state_dir: Path) 
         what="the second workload of pool b to run on node-a",
     )
     assert statuses["also-b"].node == "node-a"
+
+
+def test_the_node_labels_given_on_the_command_line_are_key_value_pairs() -> None:
+    parser = build_parser()
+
+    assert node_labels(parser, ["rack=r1", "gpu = a100", "empty="]) == {"rack": "r1", "gpu": "a100", "empty": ""}
+    with pytest.raises(SystemExit):
+        node_labels(parser, ["rack"])
+    with pytest.raises(SystemExit):
+        node_labels(parser, ["=r1"])

@@ -8,9 +8,8 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import transaction
 
-from agent.protocol import DesiredStateMessage, HelloMessage, dump_message, parse_message
+from agent.protocol import DesiredStateMessage, HelloMessage, Inventory, InventoryMessage, dump_message, parse_message
 from clusters import pools, services
 from clusters.models import Node, NodePool
 from clusters.pools import PoolSettings
@@ -91,18 +90,25 @@ def test_a_new_placement_strategy_reaches_the_agent_though_no_node_moves(registe
     assert [(p.name, p.nodes, p.gpu_placement) for p in delta.node_pools] == [("default", ["node-a"], "spread")]
 
 
-def test_a_node_whose_labels_change_moves_pool_and_the_agent_hears_it(registered):
+def test_a_node_whose_reported_labels_change_moves_pool_and_the_agent_hears_it(registered):
     cluster, token, _ = registered
     pools.create_pool(cluster, "rack-one", BY_RACK, by="test")
+    (node,) = INVENTORY.nodes
+    labelled = Inventory(nodes=[node.model_copy(update={"labels": {"rack": "r1"}})])
 
-    @transaction.atomic
-    def label_the_node():
-        Node.objects.filter(cluster=cluster, name="node-a").update(labels={"rack": "r1"})
-        pools.assign_nodes(cluster)
+    async def scenario():
+        comm = communicator(cluster, token)
+        await comm.connect()
+        await say_hello(comm)
+        await comm.send_to(text_data=dump_message(InventoryMessage(seq=2, inventory=labelled)))
+        first, second = await receive(comm), await receive(comm)
+        await comm.disconnect()
+        return first, second
 
-    delta = change_within_a_second(cluster, token, label_the_node)
-
+    first, second = async_run(scenario)
+    (delta,) = [m for m in (first, second) if isinstance(m, DesiredStateMessage)]
     assert pool_nodes(delta) == {"default": [], "rack-one": ["node-a"]}
+    assert Node.objects.get(cluster=cluster, name="node-a").labels == {"rack": "r1"}
 
 
 def test_a_deleted_pool_gives_its_node_back_to_the_default_pool_at_the_agent(registered):
