@@ -6,8 +6,11 @@ Devices are simulated (there is no GPU here); the processes are real.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from agent.connection.scripted import DEFAULT_TOLERATED, Close, Deliver, Expect, ScriptedTransport
 from agent.protocol import (
     DesiredStateMessage,
     PoolQuota,
@@ -16,6 +19,7 @@ from agent.protocol import (
     ResourceQuota,
     WorkloadPhase,
 )
+from tests.agent.agent_harness import desired, play, status_is, welcome
 from tests.agent.test_reconciler_scheduling import LONG, Agent, spec
 from tests.polling import wait_until
 
@@ -88,3 +92,45 @@ def test_with_nothing_waiting_the_figures_follow_work_that_ends_and_quotas_that_
     agent.tick()
     assert figures(agent)["project", "1"].allocated_gpus == 0
     assert figures(agent)["project", "1"].fair_share_gpus == 0
+
+
+def test_the_agent_sends_the_figures_when_they_change_and_once_more_on_a_new_connection(state_dir: Path) -> None:
+    # Project 1 asks for 2 GPUs of the 4: its fair share is its demand, 2.
+    work = DesiredStateMessage(
+        full=True, queues=[DEPARTMENT, VISION, SPEECH], workloads=[spec("v0", LONG, project="vision", gpu_devices=2)]
+    )
+
+    def vision_shares(share: float) -> Callable[[Any], bool]:
+        return lambda m: any(e.queue_id == "1" and e.kind == "project" and e.fair_share_gpus == share for e in m.queues)
+
+    heartbeats = [Expect("heartbeat") for _ in range(5)]
+    first = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            Deliver(work),
+            status_is("v0", WorkloadPhase.RUNNING),
+            Expect("queue_status", vision_shares(2), "vision's fair share 2"),
+            *heartbeats,  # several ticks pass: the same figures are not sent again
+            Close(),
+        ],
+        tolerate=DEFAULT_TOLERATED | {"metrics"},
+    )
+    second = ScriptedTransport(
+        [
+            Expect("hello"),
+            Deliver(welcome()),
+            Deliver(work),
+            Expect("queue_status", vision_shares(2), "the same figures again, for the new connection"),
+            Deliver(desired(full=False, removed=["v0"]).message),
+            Expect("queue_status", vision_shares(0), "vision's work is gone, and its fair share with it"),
+        ],
+        tolerate=DEFAULT_TOLERATED | {"metrics"},
+    )
+
+    play(state_dir, first, second, gpus=4)
+
+    assert len(first.sent_of_type("queue_status")) == 1
+    (report, *_) = first.sent_of_type("queue_status")
+    department = next(e for e in report.queues if e.kind == "department")
+    assert (department.queue_id, department.node_pool, department.allocated_gpus) == ("1", "default", 2)
