@@ -70,7 +70,19 @@ class WorkloadResponse(serializers.Serializer):
     actionsSupport = inline_serializer(
         "ActionsSupport", {"delete": serializers.BooleanField(), "suspend": serializers.BooleanField()}
     )
-    conditions = serializers.ListField(child=serializers.JSONField())
+    conditions = inline_serializer(
+        "WorkloadCondition",
+        {
+            "type": serializers.CharField(),
+            "status": serializers.CharField(help_text='"True" or "False", as Kubernetes conditions have it.'),
+            "reason": serializers.CharField(),
+            "message": serializers.CharField(allow_blank=True),
+            "lastTransitionTime": serializers.DateTimeField(allow_null=True),
+        },
+        many=True,
+    )
+    urls = serializers.ListField(child=serializers.URLField(), help_text="Where its tools answer while it runs.")
+    requestedNodePools = serializers.ListField(child=serializers.CharField())
     source = serializers.CharField()
     desiredPhase = serializers.ChoiceField(choices=["Running", "Stopped", "Deleted"])
     exitCode = serializers.IntegerField(allow_null=True)
