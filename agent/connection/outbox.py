@@ -8,6 +8,10 @@ oldest change that a later change of the same workload supersedes is dropped (an
 workload's latest status goes only when no superseded change is left to drop. Log output needs
 no outbox: it is on disk in the workload's log files, and each connection resumes it from the
 control plane's offsets.
+
+On disk it is a log of JSON lines: a change (``id``, ``status``), or a note that changes were
+acknowledged (``acked_through``) or one was dropped (``dropped``); notes are appended rather than
+the file rewritten on every acknowledgement, and the file is compacted once notes outweigh changes.
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ class Outbox:
         self.path = path
         self.max_entries = max_entries
         self.dropped = 0
+        self._lines = 0  # lines in the file, changes and notes
+        self._next_id = 1
         self._entries: list[OutboxEntry] = self._load()
-        self._next_id = self._entries[-1].id + 1 if self._entries else 1
         if self._entries:
             log.info("%d status changes wait in the outbox for the control plane", len(self._entries))
 
@@ -63,22 +68,32 @@ class Outbox:
         entry = OutboxEntry(self._next_id, status)
         self._next_id += 1
         self._entries.append(entry)
+        self._write(self._line(entry))
         if len(self._entries) > self.max_entries:
-            self._drop_one()
-            self._rewrite()
-        elif self.path is not None:
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(self._line(entry))
+            self._write(json.dumps({"dropped": self._drop_one()}) + "\n")
         return entry
 
     def remove_through(self, entry_id: int) -> None:
         """Forget every entry up to ``entry_id``: the control plane has them."""
         kept = [entry for entry in self._entries if entry.id > entry_id]
-        if len(kept) != len(self._entries):
-            self._entries = kept
-            self._rewrite()
+        if len(kept) == len(self._entries):
+            return
+        self._entries = kept
+        if not kept:
+            self._rewrite()  # empty: an empty file
+        else:
+            self._write(json.dumps({"acked_through": entry_id}) + "\n")
 
-    def _drop_one(self) -> None:
+    def _write(self, line: str) -> None:
+        if self.path is None:
+            return
+        if self._lines > 2 * len(self._entries) + 64:
+            self._rewrite()  # compact: the notes outweigh the changes
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+        self._lines += 1
+
+    def _drop_one(self) -> int:
         last_of = {entry.status.workload_id: entry.id for entry in self._entries}
         index = next((i for i, e in enumerate(self._entries) if last_of[e.status.workload_id] != e.id), 0)
         dropped = self._entries.pop(index)
@@ -89,6 +104,7 @@ class Outbox:
             dropped.status.phase.value,
             dropped.status.workload_id,
         )
+        return dropped.id
 
     @staticmethod
     def _line(entry: OutboxEntry) -> str:
@@ -103,12 +119,13 @@ class Outbox:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, self.path)
+        self._lines = len(self._entries)
 
     def _load(self) -> list[OutboxEntry]:
         if self.path is None:
             return []
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        entries = []
+        entries: dict[int, OutboxEntry] = {}
         try:
             lines = self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
@@ -116,8 +133,18 @@ class Outbox:
         for number, line in enumerate(lines, 1):
             try:
                 data = json.loads(line)
-                entries.append(OutboxEntry(int(data["id"]), WorkloadStatus.model_validate(data["status"])))
+                if "acked_through" in data:
+                    entries = {i: e for i, e in entries.items() if i > int(data["acked_through"])}
+                    self._next_id = max(self._next_id, int(data["acked_through"]) + 1)
+                elif "dropped" in data:
+                    entries.pop(int(data["dropped"]), None)
+                else:
+                    entry = OutboxEntry(int(data["id"]), WorkloadStatus.model_validate(data["status"]))
+                    entries[entry.id] = entry
+                    self._next_id = max(self._next_id, entry.id + 1)
             except (ValueError, KeyError, TypeError):
                 # A line cut short by a crash mid-append: the ones before it are whole.
                 log.warning("skipping unreadable line %d of %s", number, self.path)
-        return entries[-self.max_entries :]
+        kept = list(entries.values())[-self.max_entries :]
+        self._lines = len(lines)
+        return kept
