@@ -79,6 +79,7 @@ class Workload(models.Model):
     node_name = models.CharField(max_length=253, blank=True)
     allocated_gpus = models.JSONField(default=list)
     urls = models.JSONField(default=list, blank=True, help_text="Where its tools answer while it runs.")
+    node_pool = models.CharField(max_length=63, blank=True, help_text="The pool of the node it runs on.")
     log_bytes = models.JSONField(default=dict, help_text="Bytes stored per stream, for resuming log shipping.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

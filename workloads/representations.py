@@ -110,6 +110,7 @@ def workload_representation(workload: Workload) -> dict[str, Any]:
         "conditions": conditions(workload),
         "urls": workload.urls,
         "requestedNodePools": workload.node_pools,
+        "currentNodePool": workload.node_pool or None,
         "source": "API",
         # Tessera's own additions, which Run:ai clients ignore.
         "desiredPhase": desired_phase(workload),

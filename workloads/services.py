@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.errors import Conflict
 from agent.protocol import LogChunkMessage, ToolPort, WorkloadPhase, WorkloadSpec, WorkloadStatus
-from clusters.models import Cluster, Project
+from clusters.models import Cluster, Node, Project
 from workloads import notify
 from workloads.models import TERMINAL_PHASES, Workload, WorkloadEvent, WorkloadLogChunk
 from workloads.representations import PREEMPTED, workload_representation
@@ -210,6 +210,7 @@ def resume_workload(workload: Workload) -> Workload:
         workload.phase = WorkloadPhase.PENDING.value
         workload.phase_updated_at = timezone.now()
         workload.exit_code, workload.node_name, workload.allocated_gpus, workload.urls = None, "", [], []
+        workload.node_pool = ""
         workload.completed_at = None
         spec = workload_spec(workload)
         workload.phase_message = waiting_reason(spec)
@@ -287,6 +288,14 @@ def _suspended_outcome(workload: Workload, status: WorkloadStatus) -> WorkloadSt
     return status
 
 
+def _pool_of(cluster: Cluster, node: str | None) -> str:
+    """The pool the cluster's node is in now ("" for a node we do not know)."""
+    if not node:
+        return ""
+    pool = Node.objects.filter(cluster=cluster, name=node).values_list("node_pool__name", flat=True).first()
+    return pool or ""
+
+
 def apply_status(cluster: Cluster, status: WorkloadStatus) -> bool:
     """Record what the agent reports about a workload. Idempotent; a finished workload never goes
     back to an earlier phase. Returns whether anything changed."""
@@ -310,6 +319,7 @@ def apply_status(cluster: Cluster, status: WorkloadStatus) -> bool:
             # A pending workload holds nothing, whatever an agent sent along.
             "node_name": "" if pending else status.node or "",
             "allocated_gpus": [] if pending else status.gpus,
+            "node_pool": "" if pending else _pool_of(cluster, status.node),
             # Its tools answer only while it runs.
             "urls": (status.urls or []) if status.phase is WorkloadPhase.RUNNING else [],
         }

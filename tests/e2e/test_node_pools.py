@@ -34,7 +34,7 @@ def test_a_workload_runs_only_in_the_pool_that_took_the_agents_node_by_its_label
 
     running = wait_for_phase(http, in_rack, {"Running", "Failed"})
     assert running["phase"] == "Running", (running, agent.log())
-    assert running["nodeName"] == "e2e-node"
+    assert (running["nodeName"], running["currentNodePool"]) == ("e2e-node", "rack-one")
     waiting = wait_until(
         lambda: (b := http.get(f"/api/v1/workloads/{in_default}").json())["phaseMessage"].startswith("no nodes") and b,
         what="the default pool's workload to say why it waits",

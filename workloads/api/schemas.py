@@ -83,6 +83,7 @@ class WorkloadResponse(serializers.Serializer):
     )
     urls = serializers.ListField(child=serializers.URLField(), help_text="Where its tools answer while it runs.")
     requestedNodePools = serializers.ListField(child=serializers.CharField())
+    currentNodePool = serializers.CharField(allow_null=True, help_text="The pool of the node it runs on.")
     source = serializers.CharField()
     desiredPhase = serializers.ChoiceField(choices=["Running", "Stopped", "Deleted"])
     exitCode = serializers.IntegerField(allow_null=True)
