@@ -120,11 +120,12 @@ def test_a_deleted_pool_gives_its_node_back_to_the_default_pool_at_the_agent(reg
     assert pool_nodes(delta) == {"default": ["node-a"]}
 
 
-def test_an_agent_older_than_node_pools_gets_neither_pools_nor_a_workloads_pools(registered):
+def test_an_agent_older_than_node_pools_gets_neither_pools_nor_a_workloads_pools_or_tool_ports(registered):
     cluster, token, project = registered
     hello = json.loads(dump_message(HelloMessage(seq=1, agent_version="0.0.9", inventory=INVENTORY)))
     hello["features"] = ["queues", "workload_types", "cordons"]
-    workload_services.submit_training(workload_services.TrainingRequest(name="w", project=project, raw={}), None)
+    raw = {"spec": {"exposedUrls": [{"container": 8888}]}}
+    workload_services.submit_training(workload_services.TrainingRequest(name="w", project=project, raw=raw), None)
 
     async def scenario():
         comm = communicator(cluster, token)
@@ -141,7 +142,8 @@ def test_an_agent_older_than_node_pools_gets_neither_pools_nor_a_workloads_pools
 
     desired, queues_delta, nothing = async_run(scenario)
     assert "node_pools" not in desired
-    assert [w["name"] for w in desired["workloads"]] == ["w"] and "node_pools" not in desired["workloads"][0]
+    (workload,) = desired["workloads"]
+    assert workload["name"] == "w" and "node_pools" not in workload and "tool_ports" not in workload
     assert queues_delta.queues and queues_delta.node_pools is None
     assert nothing is True
 
