@@ -2,6 +2,7 @@
 
     python -m agent.scheduler.bench --case cluster-1k      # 1,000 nodes x 8 GPUs, 4k running, 10k pending
     python -m agent.scheduler.bench --case cluster-4k      # 4,000 nodes x 8 GPUs, 130k running, 10k pending
+    python -m agent.scheduler.bench --case cluster-4k-skewed   # the same, projects far over and under quota
 
 The snapshot is built from the seed (see :mod:`.bench_cases`) and timed apart from the cycle,
 which is ``run_cycle`` as the agent calls it, loading the running work included. The last line of

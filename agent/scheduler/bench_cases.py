@@ -71,11 +71,17 @@ DENSE = {
 PROJECT_QUOTA = (0.4, 0.25, 0.15, 0.1, 0.1)
 RUNNING_WEIGHT = (1.2, 1.1, 1.0, 0.9, 0.8)
 PENDING_WEIGHT = (0.6, 0.8, 1.0, 1.6, 2.0)
+# Skewed: the first project of each department runs at about three times its share, the last
+# ones at a tenth, and more high-priority work waits; a cycle then reclaims and preempts
+# thousands of jobs.
+SKEWED_RUNNING_WEIGHT = (3.0, 1.2, 0.6, 0.2, 0.1)
+SKEWED_PENDING_WEIGHT = (0.5, 0.8, 1.0, 2.5, 3.0)
 DEPARTMENT_QUOTA = (0.35, 0.25, 0.25, 0.15)
 
 # (priority, preemptible or None for the class default, weight)
 RUNNING_PRIORITY = ((50, None, 88), (100, None, 7), (125, None, 5))
 PENDING_PRIORITY = ((50, None, 90), (75, True, 4), (100, None, 4), (125, None, 2))
+SKEWED_PENDING_PRIORITY = ((50, None, 70), (75, True, 15), (100, None, 10), (125, None, 5))
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,9 @@ class CaseSize:
     running: int
     pending: int
     running_mix: dict[str, float]
+    running_weight: tuple[float, ...] = RUNNING_WEIGHT
+    pending_weight: tuple[float, ...] = PENDING_WEIGHT
+    pending_priority: tuple[tuple[int, bool | None, float], ...] = PENDING_PRIORITY
 
 
 CASES = {
@@ -93,7 +102,20 @@ CASES = {
     "cluster-1k": CaseSize(nodes=1_000, running=4_000, pending=10_000, running_mix=MIXED),
     "cluster-4k": CaseSize(nodes=4_000, running=130_000, pending=10_000, running_mix=DENSE),
 }
-"""The benchmark's cases by name (issue 3's two clusters, and a tiny one for tests)."""
+CASES["cluster-1k-skewed"] = replace(
+    CASES["cluster-1k"],
+    running_weight=SKEWED_RUNNING_WEIGHT,
+    pending_weight=SKEWED_PENDING_WEIGHT,
+    pending_priority=SKEWED_PENDING_PRIORITY,
+)
+CASES["cluster-4k-skewed"] = replace(
+    CASES["cluster-4k"],
+    running_weight=SKEWED_RUNNING_WEIGHT,
+    pending_weight=SKEWED_PENDING_WEIGHT,
+    pending_priority=SKEWED_PENDING_PRIORITY,
+)
+"""The benchmark's cases by name: issue 3's two clusters, each also with projects far over and
+under quota ("-skewed"), and a tiny one for tests."""
 
 
 def _queues(capacity_milli: int) -> tuple[tuple[Queue, ...], list[str]]:
@@ -201,7 +223,7 @@ def build(case: str | CaseSize, seed: int = 0) -> Snapshot:
     workloads: list[Workload] = []
     packer = _Packer(size.nodes)
     shapes, shape_weights = list(size.running_mix), list(size.running_mix.values())
-    running_weights = _weights(projects, RUNNING_WEIGHT)
+    running_weights = _weights(projects, size.running_weight)
     attempts = 0
     # A pod that finds no room is dropped and another drawn, up to a bound, so a mix too big
     # for the nodes still ends.
@@ -216,11 +238,11 @@ def build(case: str | CaseSize, seed: int = 0) -> Snapshot:
             continue
         running = tuple(RunningPod(nodes[node].name, devices, started) for node, devices in where)
         workloads.append(replace(workload, running=running))
-    pending_weights = _weights(projects, PENDING_WEIGHT)
+    pending_weights = _weights(projects, size.pending_weight)
     shapes, shape_weights = list(MIXED), list(MIXED.values())
     for i in range(size.pending):
         project = rng.choices(projects, weights=pending_weights)[0]
         shape = rng.choices(shapes, weights=shape_weights)[0]
         submitted = NOW - rng.uniform(0.0, 3_600.0)
-        workloads.append(_workload(rng, f"wait-{i:06d}", project, shape, PENDING_PRIORITY, submitted))
+        workloads.append(_workload(rng, f"wait-{i:06d}", project, shape, size.pending_priority, submitted))
     return Snapshot(nodes=nodes, queues=queues, workloads=tuple(workloads), now=NOW)

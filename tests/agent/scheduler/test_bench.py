@@ -4,13 +4,17 @@ its seed. Nothing here judges how fast a cycle is."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from agent.scheduler import run_cycle
 from agent.scheduler.bench import main
 from agent.scheduler.bench_cases import CASES, CaseSize, build
+from agent.scheduler.framework import Session
+from agent.scheduler.plugins import DEFAULT_PLUGINS
 
+PROJECTS = [f"dept-{d}-proj-{p}" for d in range(4) for p in range(5)]
 FIELDS = {"case", "nodes", "pods", "cycle_s", "build_s", "placed", "evicted", "pending"}
 
 
@@ -48,3 +52,12 @@ def test_a_mixed_case_makes_every_kind_of_decision() -> None:
     reasons = " ".join(outcome.evictions.values())
     assert "reclaimed" in reasons and "preempted" in reasons
     assert outcome.placements and outcome.pending
+
+
+def test_a_skewed_case_runs_projects_far_over_and_under_their_quota() -> None:
+    size = replace(CASES["cluster-4k-skewed"], nodes=40, running=1_300, pending=100)
+    session = Session(build(size, 2), DEFAULT_PLUGINS)
+
+    held = {q: session.allocated[q, "default"] / session.tree.quota(q, "default").deserved_milli for q in PROJECTS}
+    assert max(held.values()) > 2.0
+    assert min(held.values()) < 0.5
