@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +12,7 @@ from accounts import audit
 from accounts.access import require
 from accounts.errors import NotFound
 from accounts.roles import SECURITY_SETTINGS
+from sso.api import schemas
 from sso.api.serializers import IdpRequest, Mappers
 from sso.models import IdentityProvider, ProviderType
 from sso.services import oidc, providers, saml
@@ -53,10 +55,12 @@ def _provider(request: Request, alias: str, action: str) -> IdentityProvider:
 
 
 class IdpListView(APIView):
+    @extend_schema(responses={200: schemas.IdpResponse(many=True)})
     def get(self, request: Request) -> Response:
         require(request.user, "read", SECURITY_SETTINGS)
         return Response([idp_representation(request, p) for p in IdentityProvider.objects.all()])
 
+    @extend_schema(request=IdpRequest, responses={201: schemas.IDP_CREATED})
     def post(self, request: Request) -> Response:
         require(request.user, "create", SECURITY_SETTINGS)
         body = IdpRequest(data=request.data)
@@ -66,9 +70,11 @@ class IdpListView(APIView):
 
 
 class IdpDetailView(APIView):
+    @extend_schema(responses={200: schemas.IdpResponse})
     def get(self, request: Request, alias: str) -> Response:
         return Response(idp_representation(request, _provider(request, alias, "read")))
 
+    @extend_schema(request=IdpRequest, responses={200: schemas.IdpResponse})
     def put(self, request: Request, alias: str) -> Response:
         provider = _provider(request, alias, "update")
         body = IdpRequest(data=request.data)
@@ -76,15 +82,18 @@ class IdpDetailView(APIView):
         providers.update(audit.Origin.of(request), provider, body.settings())
         return Response(idp_representation(request, provider))
 
+    @extend_schema(responses={204: schemas.NO_CONTENT})
     def delete(self, request: Request, alias: str) -> Response:
         providers.delete(audit.Origin.of(request), _provider(request, alias, "delete"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class IdpMappersView(APIView):
+    @extend_schema(responses={200: schemas.MappersResponse})
     def get(self, request: Request, alias: str) -> Response:
         return Response(idp_representation(request, _provider(request, alias, "read"))["mappers"])
 
+    @extend_schema(request=Mappers, responses={200: schemas.MappersResponse})
     def put(self, request: Request, alias: str) -> Response:
         provider = _provider(request, alias, "update")
         body = Mappers(data=request.data)

@@ -1,6 +1,7 @@
 """The OpenAPI 3 schema at /api/schema/ and the interactive docs at /api/docs/."""
 
 import pytest
+from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +38,9 @@ def test_a_path_no_route_matches_is_a_json_404_under_api_and_a_page_elsewhere(cl
     page = client.get("/no-such-page/")
     assert page.status_code == 404
     assert page["Content-Type"].startswith("text/html")
+
+
+def test_every_operation_describes_its_bodies(tmp_path):
+    """drf-spectacular infers nothing from the APIViews: each view says what it takes and answers
+    (its app's api/schemas.py), so the schema generates without a warning and validates."""
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
