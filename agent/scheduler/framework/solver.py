@@ -269,6 +269,9 @@ def _pods_fitting(
         count = min(count, (node.memory_free_mib + memory) // request.memory_mib)
     if request.gpus <= 0 or count <= 0:
         return max(count, 0)
+    gpus = request.gpus
+    if len(node.devices) < gpus:
+        return 0
     slots = 0
     need: tuple[int, int] | None = None
     memory_of_need = -1
@@ -285,11 +288,11 @@ def _pods_fitting(
         if back is not None:
             free, free_memory = free + back[0], free_memory + back[1]
         room = free // need[0]
-        if need[1]:
-            room = min(room, free_memory // need[1])
+        if need[1] and free_memory // need[1] < room:
+            room = free_memory // need[1]
         # A pod uses a device at most once.
-        slots += min(room, count)
-    return min(count, slots // request.gpus)
+        slots += room if room < count else count
+    return min(count, slots // gpus)
 
 
 def evictable_by_queue(session: Session) -> dict[tuple[str, str], deque[Job]]:
