@@ -61,10 +61,12 @@ async def receive(comm: WebsocketCommunicator):
     return parse_message(await comm.receive_from(timeout=5), "control")
 
 
-async def say_hello(comm: WebsocketCommunicator, workloads=()):
+async def say_hello(comm: WebsocketCommunicator, workloads=(), features=None):
+    """Connect as an agent; ``features`` as an older agent would declare them (default: today's)."""
+    extra = {} if features is None else {"features": list(features)}
     await comm.send_to(
         text_data=dump_message(
-            HelloMessage(seq=1, agent_version="test", inventory=INVENTORY, workloads=list(workloads))
+            HelloMessage(seq=1, agent_version="test", inventory=INVENTORY, workloads=list(workloads), **extra)
         )
     )
     welcome, desired, ack = await receive(comm), await receive(comm), await receive(comm)

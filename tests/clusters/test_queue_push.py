@@ -7,6 +7,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from agent.protocol import DesiredStateMessage, HelloMessage, dump_message, parse_message
+from agent.protocol.messages import FEATURES
 from clusters import org, services
 from clusters.models import NodePool
 from clusters.org import QuotaInput, Share
@@ -107,7 +108,7 @@ def test_a_fractional_submission_is_not_pushed_to_an_agent_that_runs_whole_gpus(
     async def scenario():
         comm = communicator(cluster, token)
         await comm.connect()
-        await say_hello(comm)
+        await say_hello(comm, features=[f for f in FEATURES if f != "gpu_fractions"])
         submit = database_sync_to_async(workload_services.submit_training)
         await submit(workload_services.TrainingRequest(name="half", project=project, raw={}, gpu_portion=0.5), None)
         held_back = await comm.receive_nothing(timeout=0.5)
