@@ -4,8 +4,9 @@ server error, no response that violates the schema and no status code the schema
 A bounded run against the real uvicorn server and the test database: a few generated examples
 per operation (valid and invalid), the coverage phase's boundary values (valid ones; its invalid
 ones multiply the run's length for what fuzzing already covers) and a fixed seed so CI is
-repeatable. A registered cluster with a node, its default organisation and a training give the
-generated requests something to find: their ids are given to every operation but deletions.
+repeatable. A registered cluster with a node, its default organisation, a training and an
+identity provider give the generated requests something to find: their ids are given to every
+operation but deletions.
 """
 
 import subprocess
@@ -20,6 +21,7 @@ from agent.protocol.messages import GpuDevice, Inventory, NodeInventory
 from clusters import services
 from clusters.models import Cluster, Node, NodePool, Project
 from tests.conftest import ADMIN_PASSWORD
+from tests.sso.test_idp_api import saml_metadata
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +48,7 @@ def fuzzed(transactional_db):
     return Fuzzed(cluster, project, cluster.nodes.get())
 
 
-def configuration(fuzzed: Fuzzed, workload_id: str, admin_id: int) -> str:
+def configuration(fuzzed: Fuzzed, workload_id: str, admin_id: int, alias: str) -> str:
     """schemathesis.toml: valid-only coverage, and the existing objects' ids for creations' bodies
     and for every operation but deletions (a deleted cluster would leave the rest of the run
     nothing to find)."""
@@ -57,6 +59,7 @@ def configuration(fuzzed: Fuzzed, workload_id: str, admin_id: int) -> str:
         "node_id": fuzzed.node.pk,
         "workload_id": workload_id,
         "user_id": str(admin_id),
+        "alias": alias,
     }
     units = {"departments": project.department_id, "projects": project.pk}
     sections = [
@@ -90,8 +93,11 @@ def test_the_api_keeps_to_its_schema(live_server_process, fuzzed, admin_user, tm
     training = {"name": "fuzzed", "projectId": str(fuzzed.project.pk), "spec": {"image": "busybox"}}
     submitted = httpx.post(f"{server}/api/v1/workloads/trainings", json=training, headers=headers)
     assert submitted.status_code == 202, submitted.text
+    saml = {"type": "saml", "name": "Company SSO", "samlData": {"metadataXmlFile": saml_metadata()}}
+    provider = httpx.post(f"{server}/api/v1/idps", json=saml, headers=headers)
+    assert provider.status_code == 201, provider.text
     config = tmp_path / "schemathesis.toml"
-    config.write_text(configuration(fuzzed, submitted.json()["workloadId"], admin_user.pk))
+    config.write_text(configuration(fuzzed, submitted.json()["workloadId"], admin_user.pk, provider.json()["alias"]))
     st = Path(sys.executable).with_name("st")
     result = subprocess.run(
         [
