@@ -115,10 +115,15 @@ def pod_at(node: NodeState, request: PodRequest, devices: tuple[int, ...]) -> Po
     if not devices:
         return PodAt(node=node.name, devices=devices, milli=0, portion=0.0)
     listed = node.devices
-    if request.gpu_memory_mib is None and all(0 <= i < len(listed) and listed[i].index == i for i in devices):
+    if request.gpu_memory_mib is None:
         # A share or whole devices: the same part of each (devices listed by index, as usual).
-        needs = tuple((request.milli, request.milli * listed[i].memory_mib // MILLI) for i in devices)
-        return PodAt(node.name, devices, request.milli * len(devices), request.milli / MILLI, needs)
+        milli, count, share = request.milli, len(listed), []
+        for i in devices:
+            if not (0 <= i < count and listed[i].index == i):
+                break
+            share.append((milli, milli * listed[i].memory_mib // MILLI))
+        else:
+            return PodAt(node.name, devices, milli * len(devices), milli / MILLI, tuple(share))
     needs = []
     for index in devices:
         # Devices are usually listed by index.

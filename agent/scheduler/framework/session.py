@@ -136,34 +136,39 @@ class Session:
 
     def account(self, job: Job, pods: tuple[PodAt, ...] | None) -> None:
         """Set where ``job`` runs (None: nowhere) and move its milli-GPUs in every queue above it."""
-        self.account_many(((job, pods),))
+        milli, cpu, memory = self._set_pods(job, pods)
+        self.version += 1
+        if milli or cpu or memory:
+            self._add_usage(job.path, job.pool, job.preemptible, milli, cpu, memory)
 
     def account_many(self, changes: Iterable[tuple[Job, tuple[PodAt, ...] | None]]) -> None:
         """``account`` for each (job, pods) in turn, adding up the queues' usage once."""
         # (path, pool, preemptible) -> change of [milli-GPUs, CPU, memory].
         moved: dict[tuple[tuple[str, ...], str, bool], list[int]] = {}
         for job, pods in changes:
-            was_running = job.pods is not None
-            before = job.held_milli if was_running else 0
-            job.pods = pods
-            after = job.held_milli = (pods[0].milli if len(pods) == 1 else sum(p.milli for p in pods)) if pods else 0
-            request = job.request
-            # CPU and memory move only when the job starts or stops, not when it is moved.
-            flips = was_running != (pods is not None) and (request.cpu_milli or request.memory_mib)
-            if after == before and not flips:
-                continue
-            key = (job.path, job.pool, job.preemptible)
-            change = moved.get(key)
-            if change is None:
-                change = moved[key] = [0, 0, 0]
-            change[0] += after - before
-            if flips:
-                sign = job.workload.pods if pods is not None else -job.workload.pods
-                change[1] += sign * request.cpu_milli
-                change[2] += sign * request.memory_mib
+            milli, cpu, memory = self._set_pods(job, pods)
+            if milli or cpu or memory:
+                change = moved.setdefault((job.path, job.pool, job.preemptible), [0, 0, 0])
+                change[0] += milli
+                change[1] += cpu
+                change[2] += memory
         self.version += 1
         for (path, pool, preemptible), (milli, cpu, memory) in moved.items():
             self._add_usage(path, pool, preemptible, milli, cpu, memory)
+
+    @staticmethod
+    def _set_pods(job: Job, pods: tuple[PodAt, ...] | None) -> tuple[int, int, int]:
+        """Set ``job``'s pods; the change of the milli-GPUs, CPU and memory its queues count."""
+        was_running = job.pods is not None
+        before = job.held_milli if was_running else 0
+        job.pods = pods
+        after = job.held_milli = (pods[0].milli if len(pods) == 1 else sum(p.milli for p in pods)) if pods else 0
+        request = job.request
+        # CPU and memory move only when the job starts or stops, not when it is moved.
+        if was_running == (pods is not None) or not (request.cpu_milli or request.memory_mib):
+            return after - before, 0, 0
+        sign = job.workload.pods if pods is not None else -job.workload.pods
+        return after - before, sign * request.cpu_milli, sign * request.memory_mib
 
     def _add_usage(
         self, path: tuple[str, ...], pool: str, preemptible: bool, milli: int, cpu: int, memory: int
