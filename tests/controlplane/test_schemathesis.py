@@ -4,9 +4,9 @@ server error, no response that violates the schema and no status code the schema
 A bounded run against the real uvicorn server and the test database: a few generated examples
 per operation (valid and invalid), the coverage phase's boundary values (valid ones; its invalid
 ones multiply the run's length for what fuzzing already covers) and a fixed seed so CI is
-repeatable. A registered cluster with a node, its default organisation, a training and an
-identity provider give the generated requests something to find: their ids are given to every
-operation but deletions.
+repeatable. A registered cluster with a node, its default organisation, a training, an
+identity provider, an application and an access rule give the generated requests something to
+find: their ids are given to every operation but deletions.
 """
 
 import subprocess
@@ -48,18 +48,18 @@ def fuzzed(transactional_db):
     return Fuzzed(cluster, project, cluster.nodes.get())
 
 
-def configuration(fuzzed: Fuzzed, workload_id: str, admin_id: int, alias: str) -> str:
+def configuration(fuzzed: Fuzzed, created: dict[str, str | int]) -> str:
     """schemathesis.toml: valid-only coverage, and the existing objects' ids for creations' bodies
     and for every operation but deletions (a deleted cluster would leave the rest of the run
-    nothing to find)."""
+    nothing to find). ``created``: the ids of what the test created through the API, by the
+    name of the path parameter that takes them."""
     project = fuzzed.project
     ids = {
         "cluster_id": str(fuzzed.cluster.pk),
         "pool_id": NodePool.objects.get(cluster=fuzzed.cluster, name=NodePool.DEFAULT).pk,
         "node_id": fuzzed.node.pk,
-        "workload_id": workload_id,
-        "user_id": str(admin_id),
-        "alias": alias,
+        "index": 0,
+        **created,
     }
     units = {"departments": project.department_id, "projects": project.pk}
     sections = [
@@ -90,14 +90,24 @@ def test_the_api_keeps_to_its_schema(live_server_process, fuzzed, admin_user, tm
         f"{server}/api/v1/token", json={"grantType": "password", "username": "admin", "password": ADMIN_PASSWORD}
     ).json()["accessToken"]
     headers = {"Authorization": f"Bearer {token}"}
+
+    def create(path: str, body: dict, key: str) -> str:
+        answer = httpx.post(f"{server}/api/v1/{path}", json=body, headers=headers)
+        assert answer.status_code in (201, 202), answer.text
+        return str(answer.json()[key])
+
     training = {"name": "fuzzed", "projectId": str(fuzzed.project.pk), "spec": {"image": "busybox"}}
-    submitted = httpx.post(f"{server}/api/v1/workloads/trainings", json=training, headers=headers)
-    assert submitted.status_code == 202, submitted.text
     saml = {"type": "saml", "name": "Company SSO", "samlData": {"metadataXmlFile": saml_metadata()}}
-    provider = httpx.post(f"{server}/api/v1/idps", json=saml, headers=headers)
-    assert provider.status_code == 201, provider.text
+    viewer = {"subjectId": "admin", "subjectType": "user", "roleId": 9, "scopeId": "1", "scopeType": "tenant"}
+    created = {
+        "workload_id": create("workloads/trainings", training, "workloadId"),
+        "alias": create("idps", saml, "alias"),
+        "app_id": create("apps", {"name": "fuzzed"}, "id"),
+        "rule_id": int(create("authorization/access-rules", viewer, "id")),
+        "user_id": str(admin_user.pk),
+    }
     config = tmp_path / "schemathesis.toml"
-    config.write_text(configuration(fuzzed, submitted.json()["workloadId"], admin_user.pk, provider.json()["alias"]))
+    config.write_text(configuration(fuzzed, created))
     st = Path(sys.executable).with_name("st")
     result = subprocess.run(
         [
