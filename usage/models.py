@@ -66,6 +66,9 @@ class UsageHour(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     gpu_hours_allocated = models.FloatField()
     gpu_hours_used = models.FloatField(null=True, blank=True)
+    gpu_hours_measured = models.FloatField(
+        null=True, blank=True, help_text="Device-hours whose utilisation was measured: what used is a share of."
+    )
 
     objects = UsageHourQuerySet.as_manager()
 

@@ -10,11 +10,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Avg, Count, F, Max, Q, Sum
+from django.db.models import Avg, Count, F, Func, IntegerField, Max, Q, Sum, Value
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from agent.protocol import MetricsMessage
-from clusters.models import Cluster
+from clusters.models import Cluster, Department, Project
 from usage.models import DeviceSample, UsageHour, WorkloadSample
 from workloads.models import Workload, WorkloadEvent, WorkloadLogChunk
 
@@ -206,7 +207,7 @@ def roll_up_hour(hour: datetime) -> int:
         .annotate(
             allocated=Sum(F("gpu_allocation") * F("interval_seconds")),
             used=Sum(F("gpu_utilization") / 100.0 * F("gpu_devices") * F("interval_seconds")),
-            measured=Count("gpu_utilization"),
+            measured=Sum(F("gpu_devices") * F("interval_seconds"), filter=Q(gpu_utilization__isnull=False)),
         )
     )
     rows = [
@@ -216,7 +217,8 @@ def roll_up_hour(hour: datetime) -> int:
             department_id=row["workload__project__department_id"],
             project_id=row["workload__project_id"],
             gpu_hours_allocated=row["allocated"] / 3600.0,
-            gpu_hours_used=row["used"] / 3600.0 if row["measured"] else None,
+            gpu_hours_used=row["used"] / 3600.0 if row["measured"] is not None else None,
+            gpu_hours_measured=row["measured"] / 3600.0 if row["measured"] is not None else None,
         )
         for row in per_project
     ]
@@ -234,6 +236,123 @@ def roll_up_recent(hours: int, now: datetime | None = None) -> list[datetime]:
     for hour in done:
         roll_up_hour(hour)
     return done
+
+
+# --- departments and projects over time -------------------------------------------------------
+
+
+UNIT_METRICS = ("GPU_ALLOCATION", "GPU_UTILIZATION")
+"""What Tessera gives of a department or project over time: GPUs held (Run:ai's
+``GPU_ALLOCATION``) and how busy they were (``GPU_UTILIZATION``, percent)."""
+
+
+@dataclass(frozen=True)
+class UnitPoint:
+    """A department's or project's GPUs over one step: the mean GPUs its workloads held, and
+    the mean utilisation of their devices (None when no sample of the step measured it)."""
+
+    at: datetime
+    gpu_allocation: float
+    gpu_utilization: float | None
+
+
+class _StepIndex(Func):
+    """The index of the step a moment falls in, ``floor((moment - start) / step)``, the range's
+    end counted in the last step (as ``Window.points`` does)."""
+
+    output_field = IntegerField()
+
+    def __init__(self, moment: Any, window: Window) -> None:
+        step = (window.end - window.start).total_seconds() / window.buckets
+        super().__init__(moment, Value(window.start.timestamp()), Value(max(step, 1e-6)), Value(window.buckets - 1))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        (moment, p1), (start, p2), (step, p3), (last, p4) = (compiler.compile(e) for e in self.get_source_expressions())
+        sql = f"LEAST(FLOOR((EXTRACT(EPOCH FROM {moment}) - {start}) / {step})::integer, {last})"
+        return sql, [*p1, *p2, *p3, *p4]
+
+
+def _of_unit(unit: Department | Project, workload: str = "") -> dict[str, Any]:
+    """The filter for ``unit``'s rows, through ``workload`` (a lookup to a workload) if given."""
+    if isinstance(unit, Department):
+        return {f"{workload}project__department_id" if workload else "department_id": unit.pk}
+    return {f"{workload}project_id" if workload else "project_id": unit.pk}
+
+
+ROLL_UPS_AFTER = timedelta(days=1)
+
+
+def _uses_roll_ups(window: Window) -> bool:
+    # Over more than a day, steps of an hour or more are sums of whole hours: the roll-ups
+    # serve, and a week of samples need not be read.
+    span = window.end - window.start
+    return window.buckets > 0 and span > ROLL_UPS_AFTER and span / window.buckets >= timedelta(hours=1)
+
+
+def _percent(busy: float | None, measured: float | None) -> float | None:
+    return busy / measured if busy is not None and measured else None
+
+
+def unit_usage(unit: Department | Project, window: Window, now: datetime | None = None) -> list[UnitPoint]:
+    """A department's or project's GPUs in each step of ``window`` that has any usage, in one
+    query: from its workloads' samples, or, over more than a day in steps of an hour or more,
+    from the hourly roll-ups. Allocation is the GPU-time held in the step over the step's time (time without
+    samples holds nothing); utilisation is the busy share of the device-time where it was
+    measured, and None where nothing was."""
+    if _uses_roll_ups(window):
+        return _unit_usage_from_roll_ups(unit, window, now or timezone.now())
+    samples = WorkloadSample.objects.filter(at__gte=window.start, at__lte=window.end, **_of_unit(unit, "workload__"))
+    measured = Q(gpu_utilization__isnull=False)
+    busy = Sum(F("gpu_utilization") * F("gpu_devices") * F("interval_seconds"), filter=measured)
+    device_time = Sum(F("gpu_devices") * F("interval_seconds"), filter=measured)
+    if window.buckets == 0:  # every sampling instant: what the unit's workloads held then
+        rows = samples.values("at").annotate(held=Sum("gpu_allocation"), busy=busy, measured=device_time)
+        return [UnitPoint(r["at"], r["held"], _percent(r["busy"], r["measured"])) for r in rows.order_by("at")]
+    step = (window.end - window.start) / window.buckets
+    seconds = max(step.total_seconds(), 1e-6)
+    # A sample stands for its period, but for no more than a step when steps are shorter.
+    held = Sum(F("gpu_allocation") * Least(F("interval_seconds"), Value(seconds)))
+    rows = (
+        samples.annotate(step=_StepIndex(F("at"), window))
+        .values("step")
+        .annotate(held=held, busy=busy, measured=device_time)
+        .order_by("step")
+    )
+    return [
+        UnitPoint(window.start + step * r["step"], r["held"] / seconds, _percent(r["busy"], r["measured"]))
+        for r in rows
+    ]
+
+
+def _unit_usage_from_roll_ups(unit: Department | Project, window: Window, now: datetime) -> list[UnitPoint]:
+    step = (window.end - window.start) / window.buckets
+
+    def index(hour: datetime) -> int:
+        return min(int((hour - window.start) / step), window.buckets - 1)
+
+    # Each step stands for the whole hours that begin in it and are over (rolled up) by the end.
+    first = hour_of(window.start)
+    if first < window.start:
+        first += timedelta(hours=1)
+    hours_in: dict[int, int] = {}
+    stop = first
+    while stop + timedelta(hours=1) <= min(window.end, now):
+        hours_in[index(stop)] = hours_in.get(index(stop), 0) + 1
+        stop += timedelta(hours=1)
+    rows = UsageHour.objects.filter(hour__gte=first, hour__lt=stop, **_of_unit(unit)).values_list(
+        "hour", "gpu_hours_allocated", "gpu_hours_used", "gpu_hours_measured"
+    )
+    sums: dict[int, list[float]] = {}
+    for hour, allocated, used, measured in rows:
+        held_busy_measured = sums.setdefault(index(hour), [0.0, 0.0, 0.0])
+        held_busy_measured[0] += allocated
+        if used is not None and measured is not None:  # rows rolled up before measured was kept: unknown
+            held_busy_measured[1] += 100.0 * used
+            held_busy_measured[2] += measured
+    return [
+        UnitPoint(window.start + step * i, held / hours_in[i], _percent(busy, measured))
+        for i, (held, busy, measured) in sorted(sums.items())
+    ]
 
 
 # --- retention --------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 ``GET /api/v1/workloads/ID/metrics``, ``/api/v1/clusters/ID/metrics`` and ``/api/v1/nodes/ID/metrics``
 take Run:ai's ``metricType`` (repeated or comma-separated), ``start``, ``end`` (ISO 8601) and
-``numberOfSamples`` (0 to 1000, default 20; 0: every sample) and answer ``{"measurements": [...]}``.
+``numberOfSamples`` (0 to 1000, default 20; 0: every sample) and answer ``{"measurements": [...]}``;
+so do ``/api/v1/org-unit/departments/ID/metrics`` and ``/api/v1/org-unit/projects/ID/metrics``.
 ``GET /api/v1/usage/gpu-hours`` is the hourly roll-up as CSV. ``/metrics`` is for Prometheus.
 """
 
@@ -28,6 +29,7 @@ from rest_framework.views import APIView
 
 from accounts.access import may, require
 from accounts.roles import DASHBOARDS
+from clusters.api.org_views import DEPARTMENTS, PROJECTS, OrgUnitKind
 from clusters.models import Cluster, Node, NodePool
 from controlplane.formats import iso_time
 from usage import prometheus, services
@@ -178,6 +180,43 @@ class NodeMetricsView(APIView):
             else:
                 series.append(measurement(metric, services.device_totals_series(devices, metric, window)))
         return Response({"measurements": series})
+
+
+class UnitMetricsView(APIView):
+    """A department's or project's GPUs over time (``GPU_ALLOCATION``, ``GPU_UTILIZATION``), over
+    its workloads. Needs the right to read the dashboards on it."""
+
+    kind: OrgUnitKind
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("metricType", str, many=True, required=True, enum=list(services.UNIT_METRICS),
+                             description="GPU_ALLOCATION (GPUs held, as Run:ai) or GPU_UTILIZATION (percent; "
+                                         "Tessera's addition, unknown where no device measured it)."),
+            *METRIC_PARAMETERS[1:],
+        ],
+        responses={200: MEASUREMENTS},
+    )  # fmt: skip
+    def get(self, request: Request, unit_id: int) -> Response:
+        unit = get_object_or_404(self.kind.objects(request), pk=unit_id)
+        require(request.user, "read", DASHBOARDS, unit, f"{self.kind.resource} {unit.name!r}")
+        if "nodepoolName" in request.query_params:
+            raise ValidationError({"nodepoolName": ["Not offered here yet: a unit's usage is not split by node pool."]})
+        types, window = metrics_query(request.query_params, services.UNIT_METRICS)
+        points = services.unit_usage(unit, window)
+        series = {
+            "GPU_ALLOCATION": [(p.at, p.gpu_allocation) for p in points],
+            "GPU_UTILIZATION": [(p.at, p.gpu_utilization) for p in points if p.gpu_utilization is not None],
+        }
+        return Response({"measurements": [measurement(t, series[t]) for t in types]})
+
+
+class DepartmentMetricsView(UnitMetricsView):
+    kind = DEPARTMENTS
+
+
+class ProjectMetricsView(UnitMetricsView):
+    kind = PROJECTS
 
 
 CSV_COLUMNS = {
