@@ -1,5 +1,12 @@
 """Evict-then-place as one step: evict candidate victims one by one until the waiting job fits,
-keep only the evictions it needed, or undo everything. No eviction is ever useless."""
+keep only the evictions it needed, or undo everything. No eviction is ever useless.
+
+The decisions are those of that plain procedure; what makes it affordable on a large cluster is
+how it is carried out: no scan at all when even every candidate's eviction would not make room
+(``could_fit_without``), and capacity given back only on the nodes where the job may land
+(``_evict_then_place``), so a scan through hundreds of small victims costs little more than
+counting them.
+"""
 
 from __future__ import annotations
 
@@ -27,9 +34,9 @@ def evict_to_fit(
 
     With ``relocate`` every victim must be placed again elsewhere (consolidation). ``holds``
     states the action's rule on the state reached (quota, fair share). ``candidates``, when
-    given, holds every job that ``victims`` could evict (in any order, or counted in a ``Freed``):
-    if the job would not fit even with all of them gone, no eviction is tried. Returns True and commits when ``job``
-    runs; otherwise the session is left exactly as it was.
+    given, holds every job that ``victims`` could evict (in any order, or counted in a
+    ``Freed``): if the job would not fit even with all of them gone, no eviction is tried.
+    Returns True and commits when ``job`` runs; otherwise the session is left exactly as it was.
     """
     statement = session.statement()
     # Capacity freed earlier in this action may already be enough.
