@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 
+from agent.gpu.enforcement import ComputeMode
 from agent.protocol import (
     DesiredStateMessage,
     GpuDevice,
@@ -30,6 +31,7 @@ from agent.protocol import (
 )
 from agent.runtime.base import PREEMPTED, Runtime, WorkerPlacement
 from agent.scheduler.adapter import Held, Pod, decide, share_of
+from agent.scheduler.api import DEFAULT_POOL
 from agent.scheduler.placement import MILLI
 
 log = logging.getLogger(__name__)
@@ -206,12 +208,24 @@ class Reconciler:
                 used[uuid] = used.get(uuid, 0) + amount
             workers = [WorkerPlacement(pod.node, tuple(self._devices[uuid] for uuid in pod.devices)) for pod in pods]
             try:
-                self.runtime.start(spec, workers[0].node, workers[0].devices, workers=workers)
+                self.runtime.start(
+                    spec,
+                    workers[0].node,
+                    workers[0].devices,
+                    workers=workers,
+                    compute_mode=self._compute_mode(workers[0].node),
+                )
             except Exception as exc:
                 log.exception("could not start workload %s", workload_id)
                 self._start_failures[workload_id] = f"could not start: {exc}"
             started = True
         return started
+
+    def _compute_mode(self, node: str) -> ComputeMode | None:
+        """The compute mode of the node pool ``node`` is in (one no pool names is in the default
+        pool, as the scheduler places it); None where that pool does not say."""
+        pool_name = next((pool.name for pool in self.node_pools if node in pool.nodes), DEFAULT_POOL)
+        return next((pool.gpu_compute_mode for pool in self.node_pools if pool.name == pool_name), None)
 
     def _shares(self, spec: WorkloadSpec | None, pods: tuple[Pod, ...]) -> dict[str, int]:
         """Milli-GPUs ``pods`` of ``spec`` hold on each device, by uuid."""

@@ -62,9 +62,10 @@ def _hello(cluster: Cluster, hello: HelloMessage, channel: str) -> tuple[Welcome
     )
     # An agent older than queues would refuse a message that carries them.
     known_queues = queues.cluster_queues(cluster.pk) if hello.understands("queues") else []
-    specs = workload_services.as_understood(workload_services.desired_specs(cluster), set(features_of(hello)))
+    features = set(features_of(hello))
+    specs = workload_services.as_understood(workload_services.desired_specs(cluster), features)
     cordons = services.cluster_cordons(cluster.pk) if hello.understands("cordons") else None
-    node_pools = pools.cluster_pools(cluster.pk) if hello.understands("node_pools") else None
+    node_pools = pools.as_understood(pools.cluster_pools(cluster.pk), features) if "node_pools" in features else None
     desired = DesiredStateMessage(
         full=True, workloads=specs, queues=known_queues, cordons=cordons, node_pools=node_pools
     )
@@ -170,7 +171,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         """A node pool, its selector or placement, or a node's pool changed."""
         if not self.greeted or "node_pools" not in self.features:
             return  # the full desired state after hello will carry them
-        node_pools = [NodePoolSpec.model_validate(pool) for pool in event["node_pools"]]
+        node_pools = pools.as_understood([NodePoolSpec.model_validate(p) for p in event["node_pools"]], self.features)
         if node_pools == self.node_pools:
             return  # already sent: hello's own inventory moves its nodes into their pools
         self.node_pools = node_pools

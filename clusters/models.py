@@ -133,6 +133,13 @@ class PlacementStrategy(models.TextChoices):
     SPREAD = "spread"
 
 
+class GpuComputeMode(models.TextChoices):
+    """How GPU fractions on a pool's MPS nodes share a device's compute."""
+
+    FAIR = "fair"  # time-sliced: a fraction may use compute its neighbours leave idle
+    STRICT = "strict"  # each fraction's SMs capped at its portion (CUDA_MPS_ACTIVE_THREAD_PERCENTAGE)
+
+
 class NodePool(models.Model):
     """A set of a cluster's nodes, chosen by a node label (or, for ``default``, every node no
     other pool takes). Quotas are given per pool; each pool places work by its strategy."""
@@ -149,6 +156,7 @@ class NodePool(models.Model):
     cpu_placement = models.CharField(
         max_length=10, choices=PlacementStrategy.choices, default=PlacementStrategy.BINPACK
     )
+    gpu_compute_mode = models.CharField(max_length=10, choices=GpuComputeMode.choices, default=GpuComputeMode.FAIR)
     created_by = models.CharField(max_length=254, blank=True)
     updated_by = models.CharField(max_length=254, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from accounts.errors import Conflict, Invalid
 from agent.protocol import NodePoolSpec
 from clusters import queues
-from clusters.models import Cluster, Node, NodePool
+from clusters.models import Cluster, GpuComputeMode, Node, NodePool
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 
@@ -26,6 +26,7 @@ class PoolSettings:
     label_value: str
     gpu_placement: str
     cpu_placement: str
+    gpu_compute_mode: str = GpuComputeMode.FAIR
 
 
 def node_labels(node: Node) -> dict[str, str]:
@@ -60,9 +61,18 @@ def cluster_pools(cluster_id: Any) -> list[NodePoolSpec]:
             nodes=sorted(node.name for node in pool.nodes.all()),
             gpu_placement=pool.gpu_placement,
             cpu_placement=pool.cpu_placement,
+            gpu_compute_mode=pool.gpu_compute_mode,
         )
         for pool in pools
     ]
+
+
+def as_understood(node_pools: list[NodePoolSpec], features: set[str]) -> list[NodePoolSpec]:
+    """The pools as an agent with ``features`` reads them: without their compute mode for one
+    older than it (that agent refuses the field, and keeps its command line's mode)."""
+    if "pool_compute_mode" in features:
+        return node_pools
+    return [pool.model_copy(update={"gpu_compute_mode": None}) for pool in node_pools]
 
 
 def push(cluster_id: Any) -> None:
@@ -86,7 +96,7 @@ def _check_selector(cluster: Cluster, settings: PoolSettings, pool: NodePool | N
 
 def _changed(cluster: Cluster) -> None:
     if not assign_nodes(cluster):
-        # No node moved, but a pool came, went or changed its placement.
+        # No node moved, but a pool came, went or changed its placement or compute mode.
         transaction.on_commit(lambda: push(cluster.pk))
     # Quotas are given per pool, so the agent's queues change with the pools.
     transaction.on_commit(lambda: queues.push(cluster.pk))
@@ -106,6 +116,7 @@ def create_pool(cluster: Cluster, name: str, settings: PoolSettings, by: str) ->
                 label_value=settings.label_value,
                 gpu_placement=settings.gpu_placement,
                 cpu_placement=settings.cpu_placement,
+                gpu_compute_mode=settings.gpu_compute_mode,
                 created_by=by,
                 updated_by=by,
             )
@@ -117,13 +128,14 @@ def create_pool(cluster: Cluster, name: str, settings: PoolSettings, by: str) ->
 
 @transaction.atomic
 def update_pool(pool: NodePool, settings: PoolSettings, by: str) -> NodePool:
-    """Change a pool's selector and placement; the nodes follow the new selector."""
+    """Change a pool's selector, placement and compute mode; the nodes follow the new selector."""
     if pool.is_default and (settings.label_key or settings.label_value):
         raise Invalid("labelKey: the default node pool takes every node no other pool takes; it has no label.")
     if not pool.is_default:
         _check_selector(pool.cluster, settings, pool)
         pool.label_key, pool.label_value = settings.label_key, settings.label_value
     pool.gpu_placement, pool.cpu_placement, pool.updated_by = settings.gpu_placement, settings.cpu_placement, by
+    pool.gpu_compute_mode = settings.gpu_compute_mode
     pool.save()
     _changed(pool.cluster)
     return pool

@@ -16,7 +16,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -35,11 +35,17 @@ PORTION_ENV = "TESSERA_GPU_PORTION"
 @dataclass(frozen=True)
 class FractionConfig:
     """How this node shares devices: whether clients go through MPS (and where its pipes are),
-    and the compute mode (a node-pool setting; the agent takes it from its command line)."""
+    and the compute mode. The mode is a node-pool setting: ``compute_mode`` is the agent's own
+    default (its command line), for pools that do not say (see :meth:`in_mode`)."""
 
     mps: bool = False
     compute_mode: ComputeMode = "fair"
     mps_pipe_directory: str | None = None
+
+    def in_mode(self, compute_mode: ComputeMode | None) -> FractionConfig:
+        """This config with the compute mode of the pool a workload was placed in (None: the
+        pool does not say, so the agent's default holds)."""
+        return self if compute_mode is None else replace(self, compute_mode=compute_mode)
 
 
 WITHOUT_MPS = FractionConfig()

@@ -193,6 +193,10 @@ class NodePoolSpec(_Strict):
     nodes: list[str] = []
     gpu_placement: Literal["binpack", "spread"] = "binpack"
     cpu_placement: Literal["binpack", "spread"] = "binpack"
+    # How fractions on the pool's MPS nodes share compute: "strict" caps each at its portion,
+    # "fair" time-slices. None: the agent's own default (its command line). Sent only to agents
+    # that declared the feature "pool_compute_mode".
+    gpu_compute_mode: Literal["fair", "strict"] | None = None
 
 
 class QueueSpec(_Strict):
@@ -218,6 +222,7 @@ FEATURES = (
     "node_pools",
     "tool_ports",
     QUEUE_STATUS_FEATURE,
+    "pool_compute_mode",
 )
 """What this protocol's agents understand beyond version 1's first messages; sent in ``hello``."""
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from agent.gpu.enforcement import ComputeMode
 from agent.protocol import GpuDevice, WorkloadSpec, WorkloadStatus
 
 Stream = Literal["stdout", "stderr"]
@@ -49,9 +50,11 @@ class Runtime(ABC):
         node: str,
         devices: Sequence[GpuDevice],
         workers: Sequence[WorkerPlacement] = (),
+        compute_mode: ComputeMode | None = None,
     ) -> None:
         """Start ``spec`` on ``devices`` of ``node``, or, when ``workers`` is given, one process
-        per worker placement (a distributed workload's gang). Raises :class:`WorkloadExists` if
+        per worker placement (a distributed workload's gang). ``compute_mode`` is that of the node
+        pool it was placed in (None: the pool does not say, so the node's own). Raises :class:`WorkloadExists` if
         the workload was ever started (and not forgotten) unless it was evicted and has ended:
         then it starts again under the same id, its logs appended to. A workload that cannot run
         (no command) is recorded as failed rather than raising."""

@@ -6,7 +6,7 @@ from typing import Any
 from rest_framework import serializers
 
 from clusters.api.serializers import NAME_PATTERN, NAME_RULE, readable_cluster
-from clusters.models import PlacementStrategy
+from clusters.models import GpuComputeMode, PlacementStrategy
 from clusters.pools import PoolSettings
 from controlplane.serializers import StrictCharField, StrictIntegerField, StrictSerializer
 
@@ -21,6 +21,11 @@ POOL_ACCEPTED = frozenset(
     }
 )
 
+COMPUTE_MODE_HELP = (
+    "How GPU fractions on the pool's MPS nodes share a device's compute: strict caps each at its portion "
+    "(CUDA_MPS_ACTIVE_THREAD_PERCENTAGE); fair (the default) time-slices it."
+)
+
 
 class PlacementSerializer(StrictSerializer):
     gpu = serializers.ChoiceField(choices=PlacementStrategy.values, required=False, default=PlacementStrategy.BINPACK)
@@ -33,6 +38,10 @@ class NodePoolUpdateSerializer(StrictSerializer):
     # Tessera does not over-provision pools; 1 (the default) is the only ratio it accepts.
     overProvisioningRatio = StrictIntegerField(required=False, min_value=1, max_value=1)
     placementStrategy = PlacementSerializer(required=False)
+    # Tessera's own: Run:ai sets its time-slicing mode for the whole cluster, not per pool.
+    gpuComputeMode = serializers.ChoiceField(
+        choices=GpuComputeMode.values, required=False, default=GpuComputeMode.FAIR, help_text=COMPUTE_MODE_HELP
+    )
     accepted_fields = POOL_ACCEPTED
 
     def settings(self) -> PoolSettings:
@@ -42,7 +51,9 @@ class NodePoolUpdateSerializer(StrictSerializer):
             "gpu": PlacementStrategy.BINPACK,
             "cpu": PlacementStrategy.BINPACK,
         }
-        return PoolSettings(data["labelKey"], data["labelValue"], placement["gpu"], placement["cpu"])
+        return PoolSettings(
+            data["labelKey"], data["labelValue"], placement["gpu"], placement["cpu"], data["gpuComputeMode"]
+        )
 
 
 class NodePoolCreationSerializer(NodePoolUpdateSerializer):

@@ -136,6 +136,7 @@ def node_pool_representation(pool: NodePool) -> dict[str, Any]:
         "tenantId": 1,
         "overProvisioningRatio": 1,
         "placementStrategy": {"gpu": pool.gpu_placement, "cpu": pool.cpu_placement},
+        "gpuComputeMode": pool.gpu_compute_mode,  # Tessera's own: see NodePoolUpdateSerializer
         "phase": "Ready" if nodes else "Empty",
         "phaseMessage": "" if nodes else "No node has the pool's label.",
         "status": {"nodes": nodes},

@@ -6,6 +6,8 @@ from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 
+from clusters.api.pool_serializers import COMPUTE_MODE_HELP
+from clusters.models import GpuComputeMode
 from controlplane.schema import COUNT as COUNT
 from controlplane.schema import COUNT_PARAMETERS as COUNT_PARAMETERS
 from controlplane.schema import IDEMPOTENCY_KEY as IDEMPOTENCY_KEY
@@ -150,7 +152,7 @@ PROJECT_LIST = inline_serializer("ProjectList", {"projects": ProjectResponse(man
 
 
 class NodePoolResponse(serializers.Serializer):
-    """Run:ai's ``Nodepool``."""
+    """Run:ai's ``Nodepool``, with Tessera's ``gpuComputeMode``."""
 
     id = serializers.CharField()
     name = serializers.CharField()
@@ -164,6 +166,7 @@ class NodePoolResponse(serializers.Serializer):
     placementStrategy = inline_serializer(
         "PlacementStrategy", {"gpu": serializers.CharField(), "cpu": serializers.CharField()}
     )
+    gpuComputeMode = serializers.ChoiceField(choices=GpuComputeMode.values, help_text=COMPUTE_MODE_HELP)
     phase = serializers.CharField()
     phaseMessage = serializers.CharField(allow_blank=True)
     status = inline_serializer("NodePoolStatus", {"nodes": serializers.ListField(child=serializers.CharField())})

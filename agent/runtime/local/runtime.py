@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 
 import agent
-from agent.gpu.enforcement import WITHOUT_MPS, FractionConfig
+from agent.gpu.enforcement import WITHOUT_MPS, ComputeMode, FractionConfig
 from agent.protocol import GpuDevice, WorkloadPhase, WorkloadSpec, WorkloadStatus
 from agent.runtime.base import Runtime, Stream, UnknownWorkload, WorkerPlacement, WorkloadExists
 from agent.runtime.environment import cuda_visible_devices, workload_environment
@@ -104,7 +104,8 @@ class LocalRuntime(Runtime):
     """Runs workloads as supervised local processes under ``{state_dir}/workloads/{id}/``."""
 
     def __init__(self, state_dir: Path, fractions: FractionConfig = WITHOUT_MPS) -> None:
-        # How this node holds fractional workloads to their share (MPS or not, compute mode).
+        # How this node holds fractional workloads to their share (MPS or not, and the compute
+        # mode for pools that do not set one).
         self.fractions = fractions
         self.root = Path(state_dir).resolve() / "workloads"
         self.root.mkdir(parents=True, exist_ok=True)
@@ -129,6 +130,7 @@ class LocalRuntime(Runtime):
         node: str,
         devices: Sequence[GpuDevice],
         workers: Sequence[WorkerPlacement] = (),
+        compute_mode: ComputeMode | None = None,
     ) -> None:
         if not _SAFE_ID.fullmatch(spec.id):
             raise ValueError(f"workload id {spec.id!r} cannot name a directory")
@@ -146,7 +148,9 @@ class LocalRuntime(Runtime):
         atomic_write(workload.spec, spec.model_dump_json(indent=2) + "\n")
         write_json(
             workload.placement,
-            placement_record(spec, workers or [WorkerPlacement(node, tuple(devices))], self.fractions),
+            placement_record(
+                spec, workers or [WorkerPlacement(node, tuple(devices))], self.fractions.in_mode(compute_mode)
+            ),
         )
         self._placements.pop(spec.id, None)
         workload.work.mkdir(exist_ok=True)
