@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 
 from accounts import audit
 from accounts.access import may, require
+from accounts.roles import DASHBOARDS
 from clusters import org
 from clusters.api.org_views import DEPARTMENTS, PROJECTS, OrgUnitKind
 from clusters.api.serializers import (
@@ -189,7 +190,8 @@ def _edit_unit(request: HttpRequest, kind: OrgUnitKind, unit_id: int) -> HttpRes
             messages.success(request, f"{kind.resource.capitalize()} {unit.name!r} saved.")
             return redirect(f"{kind.resource}-page-list")
     context = {"kind": kind.resource, "unit": unit, "cluster": unit.cluster, "rows": rows, "values": values,
-               "errors": errors, "may_update": may(request.user, "update", kind.resource, unit)}  # fmt: skip
+               "errors": errors, "may_update": may(request.user, "update", kind.resource, unit),
+               "may_read_dashboards": may(request.user, "read", DASHBOARDS, unit)}  # fmt: skip
     return render(request, "frontend/org_unit_form.html", context, status=400 if errors else 200)
 
 

@@ -5,7 +5,9 @@ scheduler's own accounting (fair share, over-quota) stays in the agent."""
 from collections import defaultdict
 from typing import Any
 
-from clusters.models import Cluster, Node
+from accounts.access import scope_filter
+from accounts.roles import DASHBOARDS
+from clusters.models import Cluster, Department, DepartmentQuerySet, Node, Project
 from usage.models import DeviceSample
 from usage.services import latest_instants
 from workloads.models import Workload
@@ -81,3 +83,19 @@ def cluster_overview(user: Any) -> list[dict[str, Any]]:
                           "percent": round(100 * allocated / total) if total else 0})  # fmt: skip
         overview.append({"cluster": cluster, "pools": pools, "simulated": cluster.simulated})
     return overview
+
+
+def charted_units(user: Any) -> list[dict[str, Any]]:
+    """The departments and projects whose dashboards ``user`` may read, for their charts over
+    time: each department with its projects. A department whose own dashboards are closed to the
+    user (a project's researcher) only heads its projects (``charted`` false)."""
+    # Reading a department's dashboards takes a rule at or above it, not one on a project below.
+    own = scope_filter(user, "read", DASHBOARDS, DepartmentQuerySet.scope_lookups)
+    departments = Department.objects.filter(own).select_related("cluster").order_by("cluster__name", "name")
+    groups = {d.pk: {"department": d, "charted": True, "projects": []} for d in departments}
+    projects = Project.objects.restrict(user, "read", DASHBOARDS).select_related("department__cluster")
+    for project in projects.order_by("department__cluster__name", "department__name", "name"):
+        group = groups.setdefault(project.department_id, {"department": project.department, "charted": False,
+                                                          "projects": []})  # fmt: skip
+        group["projects"].append(project)
+    return list(groups.values())

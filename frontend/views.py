@@ -17,7 +17,7 @@ from clusters.api.representations import ORG_PREFETCH, project_representation
 from clusters.models import Cluster, Project
 from frontend.forms import attempt, page, request_body
 from frontend.permissions import WORKLOAD_RESOURCES, may_anywhere, submittable_projects
-from frontend.usage import allocated_gpus, cluster_overview
+from frontend.usage import allocated_gpus, charted_units, cluster_overview
 from workloads import services
 from workloads.api.urls import DISTRIBUTED, TYPES
 from workloads.models import Workload, WorkloadType
@@ -56,7 +56,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         .select_related("project", "cluster")
         .order_by("-priority", "created_at")[:100]
     )
-    return render(request, "frontend/overview.html", {"clusters": cluster_overview(request.user), "pending": pending})
+    context = {"clusters": cluster_overview(request.user), "pending": pending, "units": charted_units(request.user)}
+    return render(request, "frontend/overview.html", context)
 
 
 @login_required

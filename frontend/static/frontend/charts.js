@@ -69,7 +69,7 @@ async function refresh(figure) {
   body.replaceChildren(...measurements.map((m) => drawLine(m.type, m.values, start, end)));
 }
 
-for (const figure of document.querySelectorAll("figure[data-metrics-url]")) {
+function startChart(figure) {
   const choices = document.createElement("div");
   choices.className = "chart-ranges";
   choices.setAttribute("role", "group");
@@ -94,4 +94,12 @@ for (const figure of document.querySelectorAll("figure[data-metrics-url]")) {
   figure.append(choices, body);
   refresh(figure);
   setInterval(() => refresh(figure), 30000);
+}
+
+// A chart in a closed <details> (the overview's departments and projects) starts when opened,
+// so a long list costs no requests until someone looks.
+for (const figure of document.querySelectorAll("figure[data-metrics-url]")) {
+  const closed = figure.closest("details:not([open])");
+  if (closed) closed.addEventListener("toggle", () => startChart(figure), { once: true });
+  else startChart(figure);
 }
