@@ -69,7 +69,8 @@ def test_an_administrator_sets_up_departments_projects_and_an_application(
     assert Project.objects.get(name="vision").department == Department.objects.get(name="research")
     page.screenshot(path=screenshots / "projects.png")
     page.get_by_role("link", name="vision", exact=True).click()
-    expect(page.locator("figure.chart svg")).to_have_count(2)  # GPU-hours allocated and used, per hour
+    # GPUs allocated and utilisation over time, and GPU-hours allocated and used per hour.
+    expect(page.locator("figure.chart svg")).to_have_count(4)
 
     page.get_by_role("link", name="Applications").click()
     page.get_by_label("Name").fill("ci-bot")
