@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from accounts import audit
 from accounts.access import require
 from clusters import services
+from clusters.api.representations import gpu_state
 from clusters.models import Gpu, Node
 
 
@@ -28,18 +29,7 @@ def cordon_representation(node: Node) -> dict[str, Any]:
         "clusterUuid": str(node.cluster_id),
         "cordoned": node.cordoned,
         "draining": node.draining,
-        "gpus": [
-            {
-                "index": gpu.index,
-                "uuid": gpu.uuid,
-                "healthy": gpu.healthy,
-                "healthMessage": gpu.health_message,
-                "migMode": gpu.mig_mode,
-                "cordoned": gpu.cordoned,
-                "draining": gpu.draining,
-            }
-            for gpu in node.gpus.order_by("index")
-        ],
+        "gpus": [gpu_state(gpu) for gpu in node.gpus.order_by("index")],
     }
 
 

@@ -106,6 +106,12 @@ class NodeListView(APIView):
         return Response({"nodes": [node_representation(n) for n in found.items], "next": found.next})
 
 
+class NodeDetailView(APIView):
+    @extend_schema(responses={200: schemas.NodeResponse})
+    def get(self, request: Request, node_id: int) -> Response:
+        return Response(node_representation(get_object_or_404(_nodes(request), pk=node_id)))
+
+
 class NodeCountView(APIView):
     @extend_schema(parameters=schemas.COUNT_PARAMETERS, responses={200: schemas.COUNT})
     def get(self, request: Request) -> Response:

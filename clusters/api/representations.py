@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from clusters.models import Cluster, Department, Node, NodePool, Project, QueueStatus, Quota
+from clusters.models import Cluster, Department, Gpu, Node, NodePool, Project, QueueStatus, Quota
 from controlplane.formats import iso_time
 
 
@@ -148,21 +148,56 @@ def node_pool_representation(pool: NodePool) -> dict[str, Any]:
     }
 
 
+# A cordoned node carries the taint Kubernetes gives one (``kubectl cordon``); a draining node also
+# one whose NoExecute effect says what draining does: what runs there is stopped.
+CORDON_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+DRAIN_TAINT = {"key": "tessera.io/draining", "effect": "NoExecute"}
+
+
+def gpu_state(gpu: Gpu) -> dict[str, Any]:
+    """A GPU's health and cordon, as the nodes and cordon endpoints show them."""
+    return {
+        "index": gpu.index,
+        "uuid": gpu.uuid,
+        "healthy": gpu.healthy,
+        "healthMessage": gpu.health_message,
+        "migMode": gpu.mig_mode,
+        "cordoned": gpu.cordoned,
+        "draining": gpu.draining,
+    }
+
+
+def node_taints(node: Node) -> list[dict[str, str]]:
+    """Run:ai's (Kubernetes') ``taints`` of a node: whether anything new may be placed there."""
+    return [taint for taint, on in ((CORDON_TAINT, node.cordoned), (DRAIN_TAINT, node.draining)) if on]
+
+
+def node_conditions(gpus: list[Gpu]) -> list[dict[str, str]]:
+    """Run:ai's ``conditions`` of a node: one per GPU the agent found faulty (nothing is placed on it)."""
+    return [
+        {"type": "GpuUnhealthy", "reason": "GpuFault", "message": f"GPU {gpu.index} ({gpu.uuid}): {gpu.health_message}"}
+        for gpu in gpus
+        if not gpu.healthy
+    ]
+
+
 def node_representation(node: Node) -> dict[str, Any]:
-    """Run:ai's ``Node``; fetch with ``node_pool`` and ``gpus``."""
+    """Run:ai's ``Node``, with each GPU's health and cordon in Tessera's ``gpuInfo.gpus``; fetch
+    with ``node_pool`` and ``gpus``."""
     gpus = list(node.gpus.all())
     return {
         "id": str(node.pk),
         "name": node.name,
         "clusterUuid": str(node.cluster_id),
         "status": node.status,
-        "conditions": [],
-        "taints": [],
+        "conditions": node_conditions(gpus),
+        "taints": node_taints(node),
         "nodePool": node.node_pool.name if node.node_pool else NodePool.DEFAULT,
         "gpuInfo": {
             "gpuType": gpus[0].model if gpus else None,
             "gpuCount": len(gpus),
             "simulated": node.simulated,  # Tessera's own: NVML found no GPU, so the agent declared these
+            "gpus": [gpu_state(gpu) for gpu in gpus],  # Tessera's own
         },
         "createdAt": iso_time(node.created_at),
         "updatedAt": iso_time(node.last_seen),

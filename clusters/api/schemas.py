@@ -177,15 +177,48 @@ class NodePoolResponse(serializers.Serializer):
     deletedAt = serializers.DateTimeField(allow_null=True)
 
 
+class NodeGpuResponse(serializers.Serializer):
+    """One GPU's health and cordon."""
+
+    index = serializers.IntegerField()
+    uuid = serializers.CharField()
+    healthy = serializers.BooleanField(help_text="False once the agent saw an NVML fault; nothing is placed on it.")
+    healthMessage = serializers.CharField(allow_blank=True)
+    migMode = serializers.BooleanField(allow_null=True, help_text="MIG enabled; null where not supported.")
+    cordoned = serializers.BooleanField(help_text="An administrator's cordon: nothing new is placed on it.")
+    draining = serializers.BooleanField(help_text="Drained: what ran on it was stopped too.")
+
+
+class NodeConditionResponse(serializers.Serializer):
+    """Run:ai's ``NodeStatusConditionDetails``."""
+
+    type = serializers.CharField(help_text="GpuUnhealthy: one of the node's GPUs reported a fault.")
+    reason = serializers.CharField()
+    message = serializers.CharField()
+
+
+class NodeTaintResponse(serializers.Serializer):
+    """Run:ai's ``NodeTaint``."""
+
+    key = serializers.CharField(
+        help_text="node.kubernetes.io/unschedulable (NoSchedule): the node is cordoned, nothing new is placed "
+        "there. tessera.io/draining (NoExecute): it is drained, what ran there was stopped too."
+    )
+    value = serializers.CharField(required=False)
+    effect = serializers.ChoiceField(choices=["NoSchedule", "PreferNoSchedule", "NoExecute"])
+
+
 class NodeResponse(serializers.Serializer):
-    """Run:ai's ``Node``, with Tessera's ``gpuInfo.simulated``."""
+    """Run:ai's ``Node``, with Tessera's ``gpuInfo.simulated`` and ``gpuInfo.gpus``. A cordoned or
+    drained node shows it in ``taints``; a GPU the agent found faulty, in ``conditions``; each
+    GPU's own health and cordon, in ``gpuInfo.gpus``."""
 
     id = serializers.CharField()
     name = serializers.CharField()
     clusterUuid = serializers.UUIDField()
     status = serializers.CharField()
-    conditions = serializers.ListField(child=serializers.JSONField())
-    taints = serializers.ListField(child=serializers.JSONField())
+    conditions = NodeConditionResponse(many=True)
+    taints = NodeTaintResponse(many=True)
     nodePool = serializers.CharField()
     gpuInfo = inline_serializer(
         "NodeGpuInfo",
@@ -193,6 +226,7 @@ class NodeResponse(serializers.Serializer):
             "gpuType": serializers.CharField(allow_null=True),
             "gpuCount": serializers.IntegerField(),
             "simulated": serializers.BooleanField(),
+            "gpus": NodeGpuResponse(many=True),
         },
     )
     createdAt = serializers.DateTimeField()
@@ -203,16 +237,6 @@ NODE_POOL_LIST = inline_serializer("NodePoolList", {"nodepools": NodePoolRespons
 NODE_LIST = inline_serializer("NodeList", {"nodes": NodeResponse(many=True), "next": NEXT})
 
 
-class CordonedGpuResponse(serializers.Serializer):
-    index = serializers.IntegerField()
-    uuid = serializers.CharField()
-    healthy = serializers.BooleanField()
-    healthMessage = serializers.CharField(allow_blank=True)
-    migMode = serializers.BooleanField(allow_null=True, help_text="MIG enabled; null where not supported.")
-    cordoned = serializers.BooleanField()
-    draining = serializers.BooleanField()
-
-
 class CordonResponse(serializers.Serializer):
     """A node's cordon and health, with each GPU's."""
 
@@ -221,7 +245,7 @@ class CordonResponse(serializers.Serializer):
     clusterUuid = serializers.UUIDField()
     cordoned = serializers.BooleanField()
     draining = serializers.BooleanField()
-    gpus = CordonedGpuResponse(many=True)
+    gpus = NodeGpuResponse(many=True)
 
 
 class _CordonViewSchema(OpenApiViewExtension):

@@ -28,6 +28,7 @@ urlpatterns = [
     path("node-pools/<int:pool_id>", pool_views.NodePoolDetailView.as_view(), name="node-pool-detail"),
     path("nodes", pool_views.NodeListView.as_view(), name="node-list"),
     path("nodes/count", pool_views.NodeCountView.as_view(), name="node-count"),
+    path("nodes/<int:node_id>", pool_views.NodeDetailView.as_view(), name="node-detail"),
     path("nodes/<int:node_id>/cordon", cordon_views.CordonView.as_view(), name="node-cordon"),
     path("nodes/<int:node_id>/uncordon", cordon_views.UncordonView.as_view(), name="node-uncordon"),
     path("nodes/<int:node_id>/gpus/<int:index>/cordon", cordon_views.CordonView.as_view(), name="gpu-cordon"),
