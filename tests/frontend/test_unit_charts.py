@@ -7,7 +7,10 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
+from tests.conftest import ADMIN_PASSWORD
+from tests.frontend.browser import sign_in
 from tests.frontend.conftest import person
 from tests.usage.conftest import sample, store, uses
 from usage import services
@@ -93,3 +96,28 @@ def test_the_overview_charts_each_department_and_project_the_person_may_read(adm
     # A project's researcher reads its dashboards, not its department's.
     mine = researcher.get("/overview/").content.decode()
     assert f'data-metrics-url="{project_api}"' in mine and f'data-metrics-url="{department_api}"' not in mine
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_in_the_browser_a_department_s_charts_are_drawn_when_opened_and_each_range_is_offered(
+    open_browser, admin_user, used
+):
+    page = open_browser()
+    sign_in(page, "admin", ADMIN_PASSWORD)
+    page.get_by_role("link", name="Overview").click()
+    department = page.locator(f"details[data-department={used.department.name}]")
+    expect(department.locator("svg")).to_have_count(0)  # folded: nothing asked yet
+
+    department.locator("summary").click()
+
+    # Department and project: GPUs allocated and utilisation each.
+    expect(department.locator("svg")).to_have_count(4)
+    expect(department.locator("svg").first).to_have_attribute("aria-label", re.compile(r"^GPUs allocated: latest"))
+    ranges = department.locator("figure").first.locator(".chart-ranges button")
+    expect(ranges).to_have_text(["Last hour", "Last day", "Last week"])
+    ranges.nth(2).click()
+    expect(ranges.nth(2)).to_have_attribute("aria-pressed", "true")
+    expect(department.locator("figure").first.locator("svg").last).to_have_attribute(
+        "aria-label", re.compile(r"^GPU utilisation: latest 30\.0 %")
+    )
