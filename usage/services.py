@@ -326,31 +326,33 @@ def unit_usage(unit: Department | Project, window: Window, now: datetime | None 
 
 def _unit_usage_from_roll_ups(unit: Department | Project, window: Window, now: datetime) -> list[UnitPoint]:
     step = (window.end - window.start) / window.buckets
+    hour = timedelta(hours=1)
 
-    def index(hour: datetime) -> int:
-        return min(int((hour - window.start) / step), window.buckets - 1)
+    def index(moment: datetime) -> int:
+        return min((moment - window.start) // step, window.buckets - 1)
 
     # Each step stands for the whole hours that begin in it and are over (rolled up) by the end.
-    first = hour_of(window.start)
-    if first < window.start:
-        first += timedelta(hours=1)
-    hours_in: dict[int, int] = {}
-    stop = first
-    while stop + timedelta(hours=1) <= min(window.end, now):
-        hours_in[index(stop)] = hours_in.get(index(stop), 0) + 1
-        stop += timedelta(hours=1)
+    first = window.start if window.start == hour_of(window.start) else hour_of(window.start) + hour
+    stop = hour_of(min(window.end, now))
+
+    def hours_in(i: int) -> int:
+        begin = max(first, window.start + step * i)
+        begin = begin if begin == hour_of(begin) else hour_of(begin) + hour
+        end = stop if i == window.buckets - 1 else min(stop, window.start + step * (i + 1))
+        return max(0, -((begin - end) // hour))  # the hours from begin (included) to end (excluded)
+
     rows = UsageHour.objects.filter(hour__gte=first, hour__lt=stop, **_of_unit(unit)).values_list(
         "hour", "gpu_hours_allocated", "gpu_hours_used", "gpu_hours_measured"
     )
     sums: dict[int, list[float]] = {}
-    for hour, allocated, used, measured in rows:
-        held_busy_measured = sums.setdefault(index(hour), [0.0, 0.0, 0.0])
+    for at, allocated, used, measured in rows:
+        held_busy_measured = sums.setdefault(index(at), [0.0, 0.0, 0.0])
         held_busy_measured[0] += allocated
         if used is not None and measured is not None:  # rows rolled up before measured was kept: unknown
             held_busy_measured[1] += 100.0 * used
             held_busy_measured[2] += measured
     return [
-        UnitPoint(window.start + step * i, held / hours_in[i], _percent(busy, measured))
+        UnitPoint(window.start + step * i, held / hours_in(i), _percent(busy, measured))
         for i, (held, busy, measured) in sorted(sums.items())
     ]
 

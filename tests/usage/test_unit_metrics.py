@@ -161,6 +161,17 @@ def test_bad_parameters_are_a_400_naming_the_parameter(api, measured, params, fi
     assert response.json()["message"].startswith(f"{field}:")
 
 
+def test_a_range_of_millennia_is_answered_from_the_roll_ups(api, measured):
+    services.roll_up_hour(T0)
+    ages = {"start": "0001-01-01T00:00:00Z", "end": "9999-12-31T23:59:59Z", "numberOfSamples": 1000}
+
+    response = api.get(f"/api/v1/org-unit/projects/{measured.p1.pk}/metrics", {**ages, "metricType": "GPU_ALLOCATION"})
+
+    assert response.status_code == 200
+    [allocation] = response.json()["measurements"]
+    assert len(allocation["values"]) == 1 and 0 < float(allocation["values"][0]["value"]) <= 0.5
+
+
 def test_unit_metrics_need_the_dashboards_on_the_unit(measured, make_user):
     params = {**HOUR_QUERY, "metricType": "GPU_ALLOCATION"}
     p1_researcher = client_for(make_user("r", L1_RESEARCHER, "project", measured.p1.pk))
