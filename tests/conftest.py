@@ -87,6 +87,8 @@ def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory) ->
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--timeout-graceful-shutdown",
+                "5",
             ],
             cwd=REPO,
             env=process_env(TESSERA_HEARTBEAT_INTERVAL="1"),
@@ -106,7 +108,11 @@ def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory) ->
     wait_until(ready, timeout=30, what="the ASGI server to answer /healthz")
     yield server
     process.terminate()
-    process.wait(timeout=10)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # connections still open (a browser, an agent): don't wait on them
+        process.kill()
+        process.wait(timeout=10)
 
 
 @dataclass
