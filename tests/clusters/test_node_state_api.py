@@ -2,7 +2,8 @@
 cordoned node carries Kubernetes' ``node.kubernetes.io/unschedulable`` NoSchedule taint, a
 drained one also ``tessera.io/draining`` NoExecute; a GPU the agent found faulty is a
 ``GpuUnhealthy`` condition; and each GPU's own health and cordon is in ``gpuInfo.gpus``. The
-list and each node's own page (``/api/v1/nodes/{id}``) agree, and Run:ai's client reads them."""
+list and each node's own page (``/api/v1/nodes/{id}``) agree, Run:ai's client reads them, and the
+API schema says what they mean."""
 
 import json
 
@@ -118,3 +119,17 @@ def test_a_node_not_visible_to_the_caller_has_no_page(make_user, node):
 
     assert nobody.get(f"/api/v1/nodes/{node.pk}").status_code == 404
     assert nobody.get("/api/v1/nodes/999999").status_code == 404
+
+
+def test_the_api_schema_describes_a_nodes_taints_conditions_and_gpus_and_a_pools_compute_mode(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+
+    node = schema["paths"]["/api/v1/nodes/{node_id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert node["schema"] == {"$ref": "#/components/schemas/NodeResponse"}
+    assert "node.kubernetes.io/unschedulable" in components["NodeTaintResponse"]["properties"]["key"]["description"]
+    assert set(components["NodeConditionResponse"]["required"]) == {"type", "reason", "message"}
+    gpu = components["NodeGpuResponse"]["properties"]
+    assert {"healthy", "cordoned", "draining"} <= set(gpu)
+    mode = components["NodePoolResponse"]["properties"]["gpuComputeMode"]
+    assert "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE" in mode["description"]
