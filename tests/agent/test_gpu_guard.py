@@ -125,7 +125,17 @@ def test_the_agent_places_nothing_on_a_cordoned_device_and_moves_work_off_a_drai
                 DesiredStateMessage(full=True, workloads=[spec], cordons=[CordonSpec(target="device", name=first)])
             ),
             running_on(second),
-            Deliver(DesiredStateMessage(full=False, cordons=[CordonSpec(target="device", name=second, drain=True)])),
+            # Drained while the first device is still cordoned: the work has nowhere to go but
+            # Pending, so its requeue is seen before it runs again.
+            Deliver(
+                DesiredStateMessage(
+                    full=False,
+                    cordons=[
+                        CordonSpec(target="device", name=first),
+                        CordonSpec(target="device", name=second, drain=True),
+                    ],
+                )
+            ),
             Expect(
                 "workload_status",
                 lambda m: (
@@ -133,6 +143,7 @@ def test_the_agent_places_nothing_on_a_cordoned_device_and_moves_work_off_a_drai
                     and m.status.message.startswith(f"Preempted: drained: GPU {second} was drained by an administrator")
                 ),
             ),
+            Deliver(DesiredStateMessage(full=False, cordons=[CordonSpec(target="device", name=second, drain=True)])),
             running_on(first),
         ],
         tolerate={"heartbeat", "log_chunk", "workload_status", "ack", "inventory", "metrics", "queue_status"},
