@@ -16,6 +16,7 @@ from agent.scheduler.framework.solver import evict_to_fit, evictable_by_queue
 def reclaim(session: Session) -> None:
     """Start waiting jobs that are owed resources by evicting over-fair-share work."""
     failed: set[tuple] = set()
+    checks = session.reclaim_victim_checks
     for job in in_queue_order(session, session.pending_jobs()):
         if job.pods is not None or session.admit(job) is not None or not session.may_reclaim(job):
             continue
@@ -25,7 +26,10 @@ def reclaim(session: Session) -> None:
         by_queue = evictable_by_queue(session)
 
         def over_share(victim: Job, job: Job = job) -> bool:
-            return all(check(job, victim) for check in session.reclaim_victim_checks)
+            for check in checks:
+                if not check(job, victim):
+                    return False
+            return True
 
         def eligible(victim: Job) -> bool:
             return session.evictable(victim) and over_share(victim)

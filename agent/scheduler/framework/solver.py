@@ -18,6 +18,9 @@ from agent.scheduler.framework.session import Session
 from agent.scheduler.framework.statement import Statement
 from agent.scheduler.placement import NodeState, PodRequest, device_need, fits
 
+BOUND_AFTER = 4096
+"""Victims a scan stops before it asks whether evicting every candidate could make room."""
+
 
 def evict_to_fit(
     session: Session,
@@ -49,13 +52,27 @@ def evict_to_fit(
     # the job is bound to fail. Asked once here, then only of the victims' nodes.
     needed = session.min_available(job)
     may_fit = needed < 1 or session.place_pod(job) is not None
+    bound: Callable[[Iterable[tuple[Job, tuple[PodAt, ...]]]], bool] | None = None
     if candidates is not None and not (may_fit and needed <= 1):
         # A lone pod that fits nowhere now can only fit where a candidate leaves.
-        if not could_fit_without(session, job, candidates, count_untouched=needed > 1):
-            return False
+        count_untouched = needed > 1
+        if isinstance(candidates, Freed) or relocate:
+            if not could_fit_without(session, job, candidates, count_untouched):
+                return False
+        else:
+            # Counting a long list of candidates costs as much as scanning many victims, and most
+            # scans succeed early: the scan asks only once it has gone far (see BOUND_AFTER).
+            listed = candidates
+
+            def bound(held: Iterable[tuple[Job, tuple[PodAt, ...]]]) -> bool:
+                freed = Freed(victim for victim in listed if victim is not job and victim.pool == job.pool)
+                for victim, pods in held:
+                    freed.add(victim, pods)
+                return could_fit_without(session, job, freed, count_untouched)
+
     if relocate:
         return _evict_and_move(session, job, victims, eligible, reason, max_victims, may_fit)
-    return _evict_then_place(session, job, victims, eligible, reason, holds, max_victims, may_fit)
+    return _evict_then_place(session, job, victims, eligible, reason, holds, max_victims, may_fit, bound)
 
 
 def _evict_and_move(
@@ -100,6 +117,7 @@ def _evict_then_place(
     holds: Callable[[], bool],
     max_victims: int | None,
     may_fit: bool,
+    bound: Callable[[Iterable[tuple[Job, tuple[PodAt, ...]]]], bool] | None = None,
 ) -> bool:
     """``evict_to_fit`` without moving victims, releasing capacity only where it matters.
 
@@ -109,6 +127,11 @@ def _evict_then_place(
     the other nodes the capacity would be unused, and a victim found unneeded there is restored
     by counting it again. So the decisions are those of evicting and giving back every victim,
     at the cost of the few the job is placed among.
+
+    ``bound``, given the stopped victims still holding capacity, says whether the job could fit
+    with every candidate gone; it is asked once, after ``BOUND_AFTER`` victims. The state it sees
+    (candidates running, held by stopped ones, or given back) is the one before the scan, so a
+    False ends the scan exactly as an empty bound before it would have.
     """
     statement = session.statement()
     evicted: list[tuple[Job, tuple[PodAt, ...]]] = []
@@ -123,6 +146,9 @@ def _evict_then_place(
             break
         if victim.pods is None or victim is job or not eligible(victim):
             continue
+        if bound is not None and len(evicted) == BOUND_AFTER and not bound(unreleased.values()):
+            statement.discard()
+            return False
         pods = victim.pods
         evicted.append((victim, pods))
         statement.stop(victim, reason)
@@ -190,10 +216,14 @@ def _fits_with(node: NodeState, job: Job, room: list) -> bool:
     if wanted <= 0:
         return True
     back_of = room[2]
+    need: tuple[int, int] | None = None
+    memory_of_need = -1
     for device in node.devices:
         if not device.healthy:
             continue
-        need = device_need(device, request)
+        if device.memory_mib != memory_of_need:
+            # A node's devices are usually all alike.
+            need, memory_of_need = device_need(device, request), device.memory_mib
         if need is None:
             continue
         back = back_of.get(device.index)

@@ -65,15 +65,26 @@ def register(session: Session) -> None:
                 return f"{queue} would pass its fair share"
         return None
 
+    # Per (victim's project, reclaimer's project, pool): the victim's queues that compete with
+    # the reclaimer's, each with the allocation above which it is over its share. Reclaim asks
+    # this of every victim it scans, and the shares are fixed for the cycle.
+    competing: dict[tuple[str, str, str], list[tuple[tuple[str, str], float]]] = {}
+
     def over_fair_share(reclaimer: Job, victim: Job) -> bool:
         if victim.pool != reclaimer.pool or victim.project == reclaimer.project:
             return False
-        # Only the victim's queues below the common ancestor compete with the reclaimer's.
-        return all(
-            session.allocated[queue, victim.pool] > session.fair_share.get((queue, victim.pool), 0.0) + EPSILON
-            for queue in victim.path
-            if queue not in reclaimer.path
-        )
+        queues = competing.get((victim.project, reclaimer.project, victim.pool))
+        if queues is None:
+            # Only the victim's queues below the common ancestor compete with the reclaimer's.
+            queues = competing[victim.project, reclaimer.project, victim.pool] = [
+                ((queue, victim.pool), session.fair_share.get((queue, victim.pool), 0.0) + EPSILON)
+                for queue in victim.path
+                if queue not in reclaimer.path
+            ]
+        for key, above in queues:
+            if not allocated[key] > above:
+                return False
+        return True
 
     def reclaimable(project: str, pool: str) -> float:
         # ``over_fair_share`` holds for a victim while its project stays above its share.
