@@ -167,8 +167,9 @@ def test_clusters_node_pools_and_nodes_are_listed(signed_in, cluster, agent):
         return nodes or None
 
     nodes = wait_until(node_listed, what="the agent's node to be listed")
-    assert nodes[0]["name"] == "e2e-node" and nodes[0]["gpuInfo"] == {"gpuType": nodes[0]["gpuInfo"]["gpuType"],
-                                                                      "gpuCount": 4, "simulated": True}  # fmt: skip
+    gpu_info = nodes[0]["gpuInfo"]
+    assert nodes[0]["name"] == "e2e-node" and (gpu_info["gpuCount"], gpu_info["simulated"]) == (4, True)
+    assert [gpu["index"] for gpu in gpu_info["gpus"]] == [0, 1, 2, 3]
     clusters = json.loads(signed_in("cluster", "list", "-o", "json").stdout)
     assert [c["uuid"] for c in clusters] == [str(cluster_obj.pk)]
     pools = yaml.safe_load(signed_in("nodepool", "list", "-o", "yaml").stdout)
