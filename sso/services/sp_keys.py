@@ -16,9 +16,10 @@ from cryptography.x509.oid import NameOID
 from django.conf import settings
 
 
-def _make(key_path: Path, cert_path: Path) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tessera SAML service provider")])
+def self_signed(common_name: str, key_size: int = 3072, days: int = 3650) -> tuple[str, str]:
+    """(private key PEM, certificate PEM) of a new RSA key with a self-signed certificate."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -27,16 +28,22 @@ def _make(key_path: Path, cert_path: Path) -> None:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=3650))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .sign(key, hashes.SHA256())
     )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return key_pem.decode(), cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _make(key_path: Path, cert_path: Path) -> None:
+    key_pem, cert_pem = self_signed("Tessera SAML service provider")
     key_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = key_path.with_suffix(".tmp")
-    tmp.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    tmp.write_text(key_pem)
     tmp.chmod(0o600)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_text(cert_pem)
     tmp.rename(key_path)  # the key appears last, so a reader that sees it also sees the certificate
 
 

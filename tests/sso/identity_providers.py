@@ -19,10 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
+from sso.services import sp_keys
 from tests.conftest import REPO, free_port
 from tests.polling import wait_until
 
@@ -126,26 +124,8 @@ class OidcProvider:
 
 
 def self_signed(common_name: str) -> tuple[str, str]:
-    """(private key PEM, certificate PEM) of a new RSA key."""
-    import datetime
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return key_pem.decode(), cert.public_bytes(serialization.Encoding.PEM).decode()
+    """(private key PEM, certificate PEM) of a new RSA key: a short-lived 2048-bit one, quick to make."""
+    return sp_keys.self_signed(common_name, key_size=2048, days=30)
 
 
 def pem_body(pem: str) -> str:
