@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from agent.scheduler.framework.jobs import Job, PodAt
 from agent.scheduler.framework.session import Session
 from agent.scheduler.framework.statement import Statement
-from agent.scheduler.placement import NodeState, PodRequest, device_need, fits
+from agent.scheduler.placement import Device, NodeState, PodRequest, device_need, fits
 
 BOUND_AFTER = 4096
 """Victims a scan stops before it asks whether evicting every candidate could make room."""
@@ -140,6 +140,9 @@ def _evict_then_place(
     unreleased: dict[int, tuple[Job, tuple[PodAt, ...]]] = {}
     freed: dict[str, list] = {}
     fitting: set[str] = set()
+    # Per node not yet fitting: the devices that would take one of the job's pods with what the
+    # stopped victims hold there given back. That grows only by a victim's own devices.
+    qualified: dict[str, set[int]] = {}
     nodes = session.nodes
     for victim in victims:
         if max_victims is not None and len(evicted) >= max_victims:
@@ -156,7 +159,7 @@ def _evict_then_place(
         _add_freed(freed, victim.request, pods, 1)
         for pod in pods:
             held_on[pod.node].append(victim)
-            if pod.node not in fitting and _fits_with(nodes[pod.node], job, freed[pod.node]):
+            if pod.node not in fitting and _fits_after(nodes[pod.node], job, freed[pod.node], pod, qualified):
                 fitting.add(pod.node)
                 may_fit = True
         if not may_fit or session.admit(job) is not None:
@@ -200,41 +203,50 @@ def _add_freed(freed: dict[str, list], request: PodRequest, pods: tuple[PodAt, .
                     back[1] += sign * memory
 
 
-def _fits_with(node: NodeState, job: Job, room: list) -> bool:
+def _fits_after(node: NodeState, job: Job, room: list, pod: PodAt, qualified: dict[str, set[int]]) -> bool:
     """Whether one of ``job``'s pods fits on ``node`` with ``room`` (see ``_add_freed``) given
-    back: ``fits`` on the node as it would then be."""
+    back, asked of a node that did not fit before ``pod``'s victim added to ``room``: only the
+    devices of ``pod`` are looked at again (the others' room is unchanged since), after a first
+    look at all of them recorded in ``qualified``."""
     request = job.request
     if node.pool != job.pool:
         return False
     if request.gpus > 0 and request.gpu_models is not None and node.gpu_model not in request.gpu_models:
         return False
+    if request.gpus > 0:
+        good = qualified.get(node.name)
+        back_of = room[2]
+        if good is None:
+            good = qualified[node.name] = {d.index for d in node.devices if _device_takes(d, request, back_of)}
+        else:
+            listed = node.devices
+            for index in pod.devices:
+                if index in good:
+                    continue
+                device = listed[index] if 0 <= index < len(listed) and listed[index].index == index else None
+                if device is None:
+                    device = next((d for d in listed if d.index == index), None)
+                if device is not None and _device_takes(device, request, back_of):
+                    good.add(index)
+        if len(good) < request.gpus:
+            return False
     if node.cpu_free_milli is not None and node.cpu_free_milli + room[0] < request.cpu_milli:
         return False
-    if node.memory_free_mib is not None and node.memory_free_mib + room[1] < request.memory_mib:
+    return node.memory_free_mib is None or node.memory_free_mib + room[1] >= request.memory_mib
+
+
+def _device_takes(device: Device, request: PodRequest, back_of: dict[int, list[int]]) -> bool:
+    """Whether ``device``, with ``back_of`` its index given back, has room for one share."""
+    if not device.healthy:
         return False
-    wanted = request.gpus
-    if wanted <= 0:
-        return True
-    back_of = room[2]
-    need: tuple[int, int] | None = None
-    memory_of_need = -1
-    for device in node.devices:
-        if not device.healthy:
-            continue
-        if device.memory_mib != memory_of_need:
-            # A node's devices are usually all alike.
-            need, memory_of_need = device_need(device, request), device.memory_mib
-        if need is None:
-            continue
-        back = back_of.get(device.index)
-        free, free_memory = device.free_milli, device.free_memory_mib
-        if back is not None:
-            free, free_memory = free + back[0], free_memory + back[1]
-        if free >= need[0] and free_memory >= need[1]:
-            wanted -= 1
-            if not wanted:
-                return True
-    return False
+    need = device_need(device, request)
+    if need is None:
+        return False
+    free, free_memory = device.free_milli, device.free_memory_mib
+    back = back_of.get(device.index)
+    if back is not None:
+        free, free_memory = free + back[0], free_memory + back[1]
+    return free >= need[0] and free_memory >= need[1]
 
 
 def _first_pod_fits(session: Session, job: Job, nodes: Iterable[NodeState]) -> bool:
