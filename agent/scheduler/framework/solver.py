@@ -186,21 +186,23 @@ def _evict_then_place(
 def _add_freed(freed: dict[str, list], request: PodRequest, pods: tuple[PodAt, ...], sign: int) -> None:
     """Add (``sign`` 1) or take out (-1) what ``pods`` of ``request`` hold to ``freed``: node name
     -> [CPU, memory, {device index: [milli, memory]}]."""
+    cpu, memory = sign * request.cpu_milli, sign * request.memory_mib
     for pod in pods:
         entry = freed.get(pod.node)
         if entry is None:
-            entry = freed[pod.node] = [0, 0, {}]
-        entry[0] += sign * request.cpu_milli
-        entry[1] += sign * request.memory_mib
+            entry = freed[pod.node] = [cpu, memory, {}]
+        else:
+            entry[0] += cpu
+            entry[1] += memory
         if pod.devices:
             back_of = entry[2]
-            for index, (milli, memory) in zip(pod.devices, pod.needs, strict=True):
+            for index, (milli, held) in zip(pod.devices, pod.needs, strict=True):
                 back = back_of.get(index)
                 if back is None:
-                    back_of[index] = [sign * milli, sign * memory]
+                    back_of[index] = [sign * milli, sign * held]
                 else:
                     back[0] += sign * milli
-                    back[1] += sign * memory
+                    back[1] += sign * held
 
 
 def _fits_after(node: NodeState, job: Job, room: list, pod: PodAt, qualified: dict[str, set[int]]) -> bool:
