@@ -16,7 +16,7 @@ from agent.scheduler.placement.capacity import (
     pick_devices,
     take,
 )
-from agent.scheduler.placement.fgd import FragmentationGradient, Tessera
+from agent.scheduler.placement.fgd import FragmentationGradient
 from agent.scheduler.placement.fill import FillModel, type_scarcity
 from agent.scheduler.placement.fragmentation import (
     DEFAULT_DISTRIBUTION,
@@ -28,6 +28,7 @@ from agent.scheduler.placement.index import NodeIndex
 from agent.scheduler.placement.model import MILLI, Device, NodeState, PodRequest
 from agent.scheduler.placement.policies import BestFit, BinPack, Policy, Spread
 from agent.scheduler.placement.search import POLICY_NAMES, best_placement, policy
+from agent.scheduler.placement.tessera import Tessera
 
 __all__ = [
     "DEFAULT_DISTRIBUTION",

@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from agent.scheduler.placement.capacity import candidates
-from agent.scheduler.placement.fgd import FragmentationGradient, Tessera
+from agent.scheduler.placement.fgd import FragmentationGradient
 from agent.scheduler.placement.fragmentation import DEFAULT_DISTRIBUTION, WorkloadClass, distribution
 from agent.scheduler.placement.index import NodeIndex
 from agent.scheduler.placement.model import NodeState, PodRequest
 from agent.scheduler.placement.policies import BestFit, BinPack, Policy, Spread
+from agent.scheduler.placement.tessera import Tessera
 
 POLICY_NAMES = ("binpack", "spread", "bestfit", "fgd", "tessera")
 """Every name ``policy`` accepts."""

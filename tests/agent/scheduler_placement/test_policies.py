@@ -16,6 +16,7 @@ from agent.scheduler.placement import (
     policy,
     take,
 )
+from agent.scheduler.placement.tessera import demand_weighted
 from tests.agent.scheduler_placement.helpers import node
 
 HALVES = (WorkloadClass(gpus=1, milli=500),)
@@ -170,3 +171,17 @@ def test_an_index_follows_capacity_given_back():
     index.give_back(nodes[1], pod, (0,))
     again = best_placement(index, pod, chosen)
     assert again is not None and again[0].name == "b"
+
+
+def test_tessera_tie_break_weighs_each_class_by_the_gpus_it_takes():
+    # An 8-GPU class arriving once counts as much as sqrt(8) arrivals of one GPU; four quarter
+    # shares as two: whole free nodes matter to the rare big pods in proportion to what they take.
+    classes = (WorkloadClass(gpus=8, milli=MILLI, count=1), WorkloadClass(gpus=1, milli=250, count=4))
+    assert [c.count for c in demand_weighted(classes, 0.5)] == [3, 2]
+    assert policy("tessera", distribution=classes).fill.classes == demand_weighted(classes, 0.5)
+
+
+def test_demand_weighting_keeps_every_class_and_power_zero_keeps_the_counts():
+    classes = (WorkloadClass(gpus=0, milli=0, cpu_milli=8000, count=3), WorkloadClass(gpus=1, milli=10, count=1))
+    assert [c.count for c in demand_weighted(classes, 1.0)] == [1, 1]
+    assert demand_weighted(classes, 0) == classes
