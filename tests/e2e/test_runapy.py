@@ -16,7 +16,6 @@ from runai.configuration import Configuration
 from runai.exceptions import ApiException
 from runai.runai_client import RunaiClient
 
-from agent.protocol.messages import FEATURES
 from tests.conftest import ADMIN_PASSWORD, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -167,7 +166,6 @@ def test_runapy_suspends_a_training_and_resumes_it_under_its_id(live_server_proc
     assert gone.value.status == 404
 
 
-@pytest.mark.skipif("distributed" not in FEATURES, reason="the agent does not run distributed trainings yet")
 def test_runapy_runs_a_two_worker_distributed_training(live_server_process, admin_user, cluster, agent):
     cluster_obj, _, project = cluster
     url = live_server_process.url
@@ -238,7 +236,6 @@ def test_runapy_sees_a_preempted_training_requeued_and_running_again(live_server
     assert set(reasons[3:-1]) <= {"Requeued"}, reasons
 
 
-@pytest.mark.skipif("distributed" not in FEATURES, reason="the agent does not run distributed trainings yet")
 def test_runapy_suspends_a_distributed_training_and_its_whole_gang_runs_again(
     live_server_process, admin_user, cluster, agent
 ):
