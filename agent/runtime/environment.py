@@ -7,14 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.gpu.enforcement import WITHOUT_MPS, FractionConfig, fraction_env
-from agent.gpu.enforcement import visible_devices as cuda_visible_devices
 from agent.protocol import GpuDevice, WorkloadSpec
 
 MASTER_ADDR = "127.0.0.1"
 """Workers of a gang all run on this host under the local runtime."""
 
 
-__all__ = ["MASTER_ADDR", "cuda_visible_devices", "workload_environment"]
+__all__ = ["MASTER_ADDR", "workload_environment"]
 
 
 def workload_environment(

@@ -22,10 +22,10 @@ from functools import partial
 from pathlib import Path
 
 import agent
-from agent.gpu.enforcement import WITHOUT_MPS, ComputeMode, FractionConfig
+from agent.gpu.enforcement import WITHOUT_MPS, ComputeMode, FractionConfig, visible_devices
 from agent.protocol import GpuDevice, WorkloadPhase, WorkloadSpec, WorkloadStatus
 from agent.runtime.base import Runtime, Stream, UnknownWorkload, WorkerPlacement, WorkloadExists
-from agent.runtime.environment import cuda_visible_devices, workload_environment
+from agent.runtime.environment import workload_environment
 from agent.runtime.local.layout import (
     LOST_REASON,
     WorkloadDir,
@@ -46,7 +46,7 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _IMPORT_ROOT = Path(agent.__file__).resolve().parent.parent
 
 
-__all__ = ["LocalRuntime", "cuda_visible_devices"]
+__all__ = ["LocalRuntime"]
 
 
 def free_port() -> int:
@@ -94,7 +94,7 @@ def placement_record(
     return {
         "node": workers[0].node,
         "gpus": uuids,
-        "cuda_visible_devices": cuda_visible_devices(workers[0].devices),
+        "cuda_visible_devices": visible_devices(workers[0].devices),
         "workers": ranks,
         "urls": urls,
     }
