@@ -27,13 +27,14 @@ RANGES = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelt
 def used(site):
     """The default project's workload held 2 GPUs, 30% busy, an hour and a half ago (an hour
     now rolled up), and 1 GPU, 80% busy, in the hour now going on (which no roll-up holds yet,
-    whatever the minute: the samples are spread over the part of it already past)."""
+    whatever the minute: the samples are spread over the part of it already past, but over no
+    more than its last 40 minutes, so that no 24-minute step of the day holds both)."""
     workload = Workload.objects.create(name="train", project=site.project, cluster=site.cluster, phase="Running")
     now = timezone.now()
-    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    since = max(now.replace(minute=0, second=0, microsecond=0), now - timedelta(minutes=40))
     two_gpus = uses(workload, ("G0", 1.0, None, 30.0), ("G1", 1.0, None, 30.0))
     earlier = [sample(now - timedelta(minutes=90 - m), [two_gpus], interval=60) for m in range(0, 30)]
-    recent = [sample(this_hour + (now - this_hour) * (m + 1) / 6, [uses(workload, ("G0", 1.0, None, 80.0))],
+    recent = [sample(since + (now - since) * (m + 1) / 6, [uses(workload, ("G0", 1.0, None, 80.0))],
                      interval=60) for m in range(0, 5)]  # fmt: skip
     store(site.cluster, *earlier, *recent)
     services.roll_up_recent(3, now)
