@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from agent.scheduler.actions import ACTIONS
 from agent.scheduler.api import Outcome, PodPlacement, Snapshot
@@ -19,10 +21,25 @@ def run_cycle(
 ) -> Outcome:
     """Run one cycle over ``snapshot`` and return its decisions. Pure and deterministic: the same
     snapshot always gives the same outcome, and the snapshot is left unchanged."""
-    session = Session(snapshot, plugins)
-    for action in actions:
-        action(session)
-    return close(session)
+    with _cyclic_gc_paused():
+        session = Session(snapshot, plugins)
+        for action in actions:
+            action(session)
+        return close(session)
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    # A cycle makes a few objects per workload and frees them all at its end; on a large
+    # cluster Python's cycle collector would otherwise walk the whole heap again and again while
+    # they are made (a third of a 140,000-workload cycle). Reference counting still frees.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _same(a: tuple[PodAt, ...] | None, b: tuple[PodAt, ...] | None) -> bool:

@@ -15,7 +15,8 @@ from agent.scheduler.framework.jobs import Job, PodAt, estimate_milli, pod_at, p
 from agent.scheduler.framework.node_index import NodeIndex
 from agent.scheduler.framework.queues import QueueTree
 from agent.scheduler.framework.statement import Statement
-from agent.scheduler.placement import Device, NodeState, give_back, take
+from agent.scheduler.placement import MILLI, Device, NodeState, give_back, take
+from agent.scheduler.placement.capacity import oversubscribed, take_trusted
 
 Admission = Callable[[Job, int], "str | None"]
 """Why ``job`` may not hold ``extra`` more milli-GPUs than counted now, or None if it may."""
@@ -32,9 +33,6 @@ class Session:
         self.now = snapshot.now
         self.tree = QueueTree(snapshot.queues)
         self.nodes: dict[str, NodeState] = {node.name: _node_state(node) for node in snapshot.nodes}
-        self.pools: dict[str, list[NodeState]] = defaultdict(list)
-        for state in self.nodes.values():
-            self.pools[state.pool].append(state)
         self.allocated: dict[tuple[str, str], int] = defaultdict(int)
         self.non_preemptible: dict[tuple[str, str], int] = defaultdict(int)
         self.held: dict[tuple[str, str, str], int] = defaultdict(int)
@@ -53,6 +51,9 @@ class Session:
         """Evictable running jobs by (project, pool); see ``solver.evictable_by_queue``."""
         self.index: NodeIndex | None = None
         self._load_jobs()
+        self.pools: dict[str, list[NodeState]] = defaultdict(list)
+        for state in self.nodes.values():
+            self.pools[state.pool].append(state)
         self.index = NodeIndex(list(self.nodes.values()))
         # Callbacks, filled by plugins.
         self.job_key: Callable[[Job], tuple] = lambda job: (job.rank,)
@@ -84,6 +85,7 @@ class Session:
         # What running work holds, summed per (project, pool, preemptible) and added to every
         # queue above once at the end: the same totals as accounting job by job.
         totals: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0, 0])
+        running: list[Job] = []
         for workload in self.snapshot.workloads:
             self.tree.ensure(workload.project)
             request = pod_request(workload)
@@ -97,16 +99,47 @@ class Session:
             )
             self.jobs[workload.name] = job
             if workload.running:
-                pods = tuple(self._take_running(job, pod.node, pod.gpus) for pod in workload.running)
-                job.original = job.pods = pods
-                job.held_milli = sum(pod.milli for pod in pods)
+                running.append(job)
                 total = totals[job.project, job.pool, job.preemptible]
-                total[0] += job.held_milli
                 total[1] += request.cpu_milli * workload.pods
                 total[2] += request.memory_mib * workload.pods
+        if not self._take_running_trusted(running):
+            # Some pod breaks a rule or overfills its node: take them again one by one, checking
+            # each, to say which (or, for a layout only the careful path reads, to load it).
+            self.nodes = {node.name: _node_state(node) for node in self.snapshot.nodes}
+            for job in running:
+                job.pods = tuple(self._take_running(job, pod.node, pod.gpus) for pod in job.workload.running)
+        for job in running:
+            job.original = job.pods
+            job.held_milli = sum(pod.milli for pod in job.pods)  # type: ignore[union-attr]
+            totals[job.project, job.pool, job.preemptible][0] += job.held_milli
         for (project, pool, preemptible), (milli, cpu, memory) in totals.items():
             self._add_usage(self.tree.path(project), pool, preemptible, milli, cpu, memory)
         self.version += 1
+
+    def _take_running_trusted(self, running: list[Job]) -> bool:
+        """Take what the running ``jobs`` hold, every pod's room checked at the end rather than
+        pod by pod (``take_trusted``): the snapshot's running work is almost always where the
+        cluster says it is, and this is most of a large cycle's loading. False if any check fails."""
+        nodes = self.nodes
+        for job in running:
+            request = job.request
+            pods = []
+            for pod in job.workload.running:
+                node = nodes.get(pod.node)
+                needs = None if node is None else take_trusted(node, request, pod.gpus)
+                if needs is None:
+                    return False
+                if not needs:
+                    pods.append(PodAt(pod.node, (), 0, 0.0))
+                    continue
+                if request.gpu_memory_mib is None:
+                    portion = request.milli / MILLI
+                else:
+                    portion = request.gpu_memory_mib / node.devices[pod.gpus[-1]].memory_mib  # type: ignore[union-attr]
+                pods.append(PodAt(pod.node, pod.gpus, sum(milli for milli, _ in needs), portion, tuple(needs)))
+            job.pods = tuple(pods)
+        return not any(oversubscribed(node) for node in nodes.values())
 
     def _take_running(self, job: Job, node_name: str, devices: tuple[int, ...]) -> PodAt:
         node = self.nodes.get(node_name)

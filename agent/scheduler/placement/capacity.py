@@ -144,6 +144,52 @@ def take(node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> None:
     node.version += 1
 
 
+def take_trusted(node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> list[tuple[int, int]] | None:
+    """``take`` for work already running, whose room is checked once all of it is taken (see
+    ``oversubscribed``: taking only subtracts, so a node never short at the end never was on the
+    way). Checks the rules of each pod alone (devices listed, distinct, healthy, able to hold it;
+    pool; GPU type) and returns the (milli, memory MiB) taken on each device, or None, changing
+    nothing, if one fails."""
+    if len(devices) != max(pod.gpus, 0):
+        return None
+    if pod.pool is not None and node.pool != pod.pool:
+        return None
+    if pod.gpus > 0 and pod.gpu_models is not None and node.gpu_model not in pod.gpu_models:
+        return None
+    listed = node.devices
+    count = len(listed)
+    needs = []
+    for i in devices:
+        device = listed[i] if 0 <= i < count else None
+        if device is None or device.index != i or not device.healthy:
+            return None
+        need = device_need(device, pod)
+        if need is None:
+            return None
+        needs.append(need)
+    if len(devices) > 1 and len(set(devices)) != len(devices):
+        return None
+    for i, (milli, memory) in zip(devices, needs, strict=True):
+        device = listed[i]
+        device.free_milli -= milli
+        device.free_memory_mib -= memory
+    if node.cpu_free_milli is not None:
+        node.cpu_free_milli -= pod.cpu_milli
+    if node.memory_free_mib is not None:
+        node.memory_free_mib -= pod.memory_mib
+    node.version += 1
+    return needs
+
+
+def oversubscribed(node: NodeState) -> bool:
+    """Whether anything of ``node`` is taken beyond what it has (after ``take_trusted``)."""
+    if node.cpu_free_milli is not None and node.cpu_free_milli < 0:
+        return True
+    if node.memory_free_mib is not None and node.memory_free_mib < 0:
+        return True
+    return any(d.free_milli < 0 or d.free_memory_mib < 0 for d in node.devices)
+
+
 def give_back(node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> None:
     """Add ``pod``'s request back to ``node`` on ``devices``: the exact inverse of ``take``.
     Raise ValueError (changing nothing) if that would free more than the node has."""

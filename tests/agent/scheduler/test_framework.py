@@ -149,3 +149,21 @@ def test_a_snapshot_that_oversubscribes_a_device_is_refused_clearly() -> None:
 
     with pytest.raises(ValueError, match="workload y cannot run where the snapshot says"):
         run_cycle(snap)
+
+
+@pytest.mark.parametrize(
+    ("pod", "error"),
+    [
+        (RunningPod("n9", (0,)), "workload x runs on unknown node n9"),
+        (RunningPod("n1", (1,)), "workload x cannot run where the snapshot says: .*unhealthy|cannot take"),
+        (RunningPod("n1", (5,)), "workload x cannot run where the snapshot says: node n1 has no device 5"),
+        (RunningPod("n1", (0, 0)), "workload x cannot run where the snapshot says: pod needs 1 distinct devices"),
+    ],
+)
+def test_a_snapshot_whose_running_pod_breaks_a_rule_names_the_workload(pod: RunningPod, error: str) -> None:
+    snap = Snapshot(
+        nodes=(Node("n1", gpus=2, unhealthy=frozenset({1})),), workloads=(Workload("x", "a", running=(pod,)),)
+    )
+
+    with pytest.raises(ValueError, match=error):
+        run_cycle(snap)
