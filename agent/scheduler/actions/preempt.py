@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from itertools import takewhile
 
+from agent.scheduler.framework.first_fit import FirstFit
 from agent.scheduler.framework.jobs import Job
 from agent.scheduler.framework.ordering import in_queue_order
 from agent.scheduler.framework.session import Session
@@ -19,6 +20,9 @@ def preempt(session: Session) -> None:
     # placed anew (``session.placed``) may hold something else now, so that is counted too.
     freed: dict[tuple[str, str, int], list] = {}
     listed: dict[tuple[str, str, int], list[Job]] = {}
+    # Per list and request: where a lone pod first fits as the list is evicted (victims here only
+    # stop, so the index holds for the action).
+    first_fits: dict[tuple, FirstFit] = {}
     for job in in_queue_order(session, session.pending_jobs()):
         if job.pods is not None:
             continue
@@ -51,7 +55,10 @@ def preempt(session: Session) -> None:
             if placed.project == job.project and placed.pool == job.pool and placed.priority < job.priority:
                 counted[1].add(placed, pods)
         counted[0] = len(session.placed)
-        if evict_to_fit(session, job, victims, eligible, reason, holds, candidates=counted[1]):
+        first_fit = first_fits.get((key, job.request))
+        if first_fit is None:
+            first_fit = first_fits[key, job.request] = FirstFit(session, victims, job.request, job.pool, eligible)
+        if evict_to_fit(session, job, victims, eligible, reason, holds, candidates=counted[1], first_fit=first_fit):
             session.reasons.pop(job.name, None)
         else:
             failed.add(shape)

@@ -50,6 +50,9 @@ class Session:
         self.victims: dict[tuple[str, str], deque[Job]] | None = None
         """Evictable running jobs by (project, pool); see ``solver.evictable_by_queue``."""
         self.index: NodeIndex | None = None
+        self.changed_nodes: list[str] = []
+        """Every node whose capacity changed after loading, in order (repeats kept), for
+        indexes over nodes to catch up from (see :mod:`.first_fit`)."""
         self._load_jobs()
         self.pools: dict[str, list[NodeState]] = defaultdict(list)
         for state in self.nodes.values():
@@ -158,6 +161,7 @@ class Session:
         take(node, job.request, devices)
         if self.index is not None:
             self.index.update(node)
+            self.changed_nodes.append(node.name)
         return pod
 
     def give(self, job: Job, pod: PodAt) -> None:
@@ -166,6 +170,7 @@ class Session:
         give_back(node, job.request, pod.devices)
         if self.index is not None:
             self.index.update(node)
+            self.changed_nodes.append(node.name)
 
     def account(self, job: Job, pods: tuple[PodAt, ...] | None) -> None:
         """Set where ``job`` runs (None: nowhere) and move its milli-GPUs in every queue above it."""

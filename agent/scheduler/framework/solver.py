@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 
+from agent.scheduler.framework.first_fit import FirstFit
 from agent.scheduler.framework.jobs import Job, PodAt
 from agent.scheduler.framework.session import Session
 from agent.scheduler.framework.statement import Statement
@@ -32,6 +33,7 @@ def evict_to_fit(
     relocate: bool = False,
     max_victims: int | None = None,
     candidates: Iterable[Job] | Freed | None = None,
+    first_fit: FirstFit | None = None,
 ) -> bool:
     """Try to start ``job`` by evicting ``victims`` in order (each only while ``eligible``).
 
@@ -39,6 +41,8 @@ def evict_to_fit(
     states the action's rule on the state reached (quota, fair share). ``candidates``, when
     given, holds every job that ``victims`` could evict (in any order, or counted in a
     ``Freed``): if the job would not fit even with all of them gone, no eviction is tried.
+    ``first_fit``, when given, indexes ``victims`` for ``job``'s request (see
+    ``_evict_on_first_fit``).
     Returns True and commits when ``job`` runs; otherwise the session is left exactly as it was.
     """
     statement = session.statement()
@@ -52,8 +56,12 @@ def evict_to_fit(
     # the job is bound to fail. Asked once here, then only of the victims' nodes.
     needed = session.min_available(job)
     may_fit = needed < 1 or session.place_pod(job) is not None
+    indexed = first_fit is not None and not (may_fit or relocate) and max_victims is None
+    indexed = indexed and needed == job.workload.pods == 1
     bound: Callable[[Iterable[tuple[Job, tuple[PodAt, ...]]]], bool] | None = None
-    if candidates is not None and not (may_fit and needed <= 1):
+    # An index already built answers at once; a new one must first walk its victims, which the
+    # bound spares a job that cannot fit at all.
+    if candidates is not None and not (may_fit and needed <= 1) and not (indexed and first_fit.built):  # type: ignore[union-attr]
         # A lone pod that fits nowhere now can only fit where a candidate leaves.
         count_untouched = needed > 1
         if isinstance(candidates, Freed) or relocate:
@@ -72,6 +80,10 @@ def evict_to_fit(
 
     if relocate:
         return _evict_and_move(session, job, victims, eligible, reason, max_victims, may_fit)
+    if indexed:
+        decided = _evict_on_first_fit(session, job, first_fit, reason, holds)  # type: ignore[arg-type]
+        if decided is not None:
+            return decided
     return _evict_then_place(session, job, victims, eligible, reason, holds, max_victims, may_fit, bound)
 
 
@@ -183,6 +195,38 @@ def _evict_then_place(
     return False
 
 
+def _evict_on_first_fit(
+    session: Session, job: Job, first_fit: FirstFit, reason: str, holds: Callable[[], bool]
+) -> bool | None:
+    """``_evict_then_place``'s decision for a lone pod that fits nowhere now, reached without
+    touching the victims that do not matter; None when it cannot tell, and the scan decides.
+
+    The scan stops victims until, at the first position ``first_fit`` finds, some nodes fit;
+    the pod goes to one of them, and the victims elsewhere, never given back, are counted
+    again. When the job's queues admit it before any eviction and the end state holds, every
+    rule the scan checks on the way holds too (the rules only cap usage, and the scan's states
+    use less), so evicting the victims up to there on those nodes, placing the job, and putting
+    back those it does not need is the scan's outcome. Otherwise the scan runs."""
+    if session.admit(job) is not None:
+        return None
+    found = first_fit.first()
+    if found is None:
+        return False  # even with every victim gone no node fits: the scan would fail
+    position, nodes = found
+    statement = session.statement()
+    evicted: list[tuple[Job, tuple[PodAt, ...]]] = []
+    for victim in first_fit.evicted_with(position, nodes):
+        evicted.append((victim, victim.pods))  # type: ignore[arg-type]
+        statement.evict(victim, reason)
+    if statement.place(job):
+        _keep_only_needed(statement, evicted, lambda: True, relocate=False)
+        if holds():
+            statement.commit()
+            return True
+    statement.discard()
+    return None
+
+
 def _add_freed(freed: dict[str, list], request: PodRequest, pods: tuple[PodAt, ...], sign: int) -> None:
     """Add (``sign`` 1) or take out (-1) what ``pods`` of ``request`` hold to ``freed``: node name
     -> [CPU, memory, {device index: [milli, memory]}]."""
@@ -259,19 +303,36 @@ def _first_pod_fits(session: Session, job: Job, nodes: Iterable[NodeState]) -> b
 
 class Freed:
     """Capacity a set of running jobs holds, per node: name -> [CPU, memory, {device index:
-    [milli, memory]}], to ask what their eviction could free."""
+    [milli, memory]}], to ask what their eviction could free. Counted when first read, so one
+    made but never asked costs nothing; a job evicted by then is not counted, which keeps the
+    count an upper bound (what it held is free)."""
 
-    __slots__ = ("by_node",)
+    __slots__ = ("_by_node", "_jobs", "_added")
 
     def __init__(self, jobs: Iterable[Job] = ()) -> None:
-        self.by_node: dict[str, list] = {}
-        for job in jobs:
-            if job.pods is not None:
-                self.add(job, job.pods)
+        self._by_node: dict[str, list] | None = None
+        self._jobs = jobs
+        self._added: list[tuple[Job, tuple[PodAt, ...]]] = []
 
     def add(self, job: Job, pods: tuple[PodAt, ...]) -> None:
         """Count ``pods`` of ``job`` too."""
-        _add_freed(self.by_node, job.request, pods, 1)
+        if self._by_node is None:
+            self._added.append((job, pods))
+        else:
+            _add_freed(self._by_node, job.request, pods, 1)
+
+    @property
+    def by_node(self) -> dict[str, list]:
+        """The count, node by node."""
+        if self._by_node is None:
+            by_node: dict[str, list] = {}
+            for job in self._jobs:
+                if job.pods is not None:
+                    _add_freed(by_node, job.request, job.pods, 1)
+            for job, pods in self._added:
+                _add_freed(by_node, job.request, pods, 1)
+            self._by_node, self._jobs, self._added = by_node, (), []
+        return self._by_node
 
 
 def could_fit_without(
