@@ -2,14 +2,17 @@
 
 Placement scores depend only on a node's capacity (the placement package's contract), so nodes in
 the same state score the same and the earliest of them wins any tie. Scoring the earliest node of
-every group, in node order, therefore picks exactly what scoring every node would, at the cost of
-the number of distinct states rather than the number of nodes.
+every group, in node order, therefore picks exactly what scoring every node would. And since a
+group's score for a request never changes, the groups are kept ranked per request and only the
+groups a change touched are scored again: a choice costs the changes since the last one, not the
+number of distinct states.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable
 
 from agent.scheduler.placement import NodeState
 
@@ -43,6 +46,12 @@ class NodeIndex:
         # next read because solvers change the same nodes many times in between (evict, then
         # put back), and a node back in the state it was filed under needs no new entry.
         self._dirty: set[int] = set()
+        # Every (pool, signature) whose group gained or lost a node, in order, for the rankings
+        # to catch up from; and the rankings, per (pool, what is ranked): a heap of
+        # (-score, node position, tie, signature) and how far into the log it has read.
+        self._touched: list[tuple[str, Signature]] = []
+        self._rankings: dict[tuple[str, Hashable], list] = {}
+        self._ties = 0
         for node in nodes:
             self._add(node)
 
@@ -64,22 +73,48 @@ class NodeIndex:
             if key != before:
                 self._free[before[0]] -= sum(free for free, _, _, healthy in before[-1] if healthy)
                 self._add(node, key)
+                self._touched.append((before[0], before))
+                self._touched.append((key[0], key))
         self._dirty.clear()
 
-    def representatives(self, pool: str) -> list[NodeState]:
-        """The earliest node of every group in ``pool``, in node order."""
+    def _earliest(self, pool: str, key: Signature) -> int | None:
+        """The position of the earliest node of group ``key`` in ``pool``, or None if empty."""
+        heap = self._groups.get(pool, {}).get(key)
+        if heap is None:
+            return None
+        while heap and self._signature[self._nodes[heap[0]].name] != key:
+            heapq.heappop(heap)
+        return heap[0] if heap else None
+
+    def best(self, pool: str, ranked: Hashable, score: Callable[[NodeState], float | None]) -> NodeState | None:
+        """The node of ``pool`` with the highest ``score`` (None: cannot be chosen), ties to the
+        earlier node: what scoring the earliest node of every group, in node order, picks. ``score`` must depend
+        only on a node's signature and be the same for every call with one ``ranked`` (e.g.
+        the request placed). The ranking is kept per ``ranked`` and only groups changed since
+        the last call are scored again, so a choice costs the changes, not the groups."""
         self._refile()
-        found: list[int] = []
-        groups = self._groups.get(pool, {})
-        for key in list(groups):
-            heap = groups[key]
-            while heap and self._signature[self._nodes[heap[0]].name] != key:
-                heapq.heappop(heap)
-            if heap:
-                found.append(heap[0])
-            else:
-                del groups[key]
-        return [self._nodes[i] for i in sorted(found)]
+        ranking = self._rankings.get((pool, ranked))
+        if ranking is None:
+            touched: Iterable[Signature] = list(self._groups.get(pool, {}))
+            ranking = self._rankings[pool, ranked] = [[], 0]
+        else:
+            touched = {key for key_pool, key in self._touched[ranking[1] :] if key_pool == pool}
+        ranking[1] = len(self._touched)
+        heap = ranking[0]
+        for key in touched:
+            position = self._earliest(pool, key)
+            if position is None:
+                continue
+            value = score(self._nodes[position])
+            if value is not None and value > float("-inf"):
+                self._ties += 1
+                heapq.heappush(heap, (-value, position, self._ties, key))
+        while heap:
+            _, position, _, key = heap[0]
+            if self._earliest(pool, key) == position:
+                return self._nodes[position]
+            heapq.heappop(heap)  # the group changed since: its new entry is in the heap
+        return None
 
     def free_milli(self, pool: str) -> int:
         """Free milli-GPUs on the healthy devices of ``pool``."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 from agent.scheduler.api import Node, Snapshot
 from agent.scheduler.framework.jobs import Job, PodAt, estimate_milli, pod_at, pod_request
@@ -232,11 +232,10 @@ class Session:
         """The nodes of ``job``'s pool, in snapshot order."""
         return self.pools.get(job.pool, [])
 
-    def candidate_nodes(self, job: Job) -> list[NodeState]:
-        """One node per distinct capacity state in ``job``'s pool, in snapshot order: placing a pod
-        on these picks what placing it on every node would (see :mod:`.node_index`)."""
+    def best_node(self, pool: str, ranked: Hashable, score: Callable[[NodeState], float | None]) -> NodeState | None:
+        """The node of ``pool`` scoring highest, ties to the earlier one (see ``NodeIndex.best``)."""
         assert self.index is not None
-        return self.index.representatives(job.pool)
+        return self.index.best(pool, ranked, score)
 
     def free_milli(self, pool: str) -> int:
         """Free milli-GPUs in ``pool`` now."""

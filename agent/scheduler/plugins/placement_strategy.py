@@ -43,13 +43,10 @@ def register(session: Session) -> None:
         return found[1], found[2]
 
     def place_pod(job: Job) -> tuple[NodeState, tuple[int, ...]] | None:
-        # ``best_placement`` node by node: the highest score wins, ties to the earlier node.
-        best: tuple[NodeState, tuple[int, ...]] | None = None
-        best_score = float("-inf")
-        for node in session.candidate_nodes(job):
-            score, devices = best_on(node, job.request)
-            if score is not None and score > best_score:
-                best, best_score = (node, devices), score
-        return best
+        # ``best_placement`` node by node: the highest score wins, ties to the earlier node;
+        # the session's node index keeps that ranking per request (see ``NodeIndex.best``).
+        request = job.request
+        node = session.best_node(job.pool, request, lambda node: best_on(node, request)[0])
+        return None if node is None else (node, best_on(node, request)[1])
 
     session.place_pod = place_pod

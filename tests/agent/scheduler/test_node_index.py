@@ -26,30 +26,36 @@ REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize("name", ["binpack", "spread", "bestfit", "tessera"])
-def test_the_index_chooses_as_a_full_scan_does(name: str) -> None:
-    rng = random.Random(7)
-    nodes = tuple(Node(f"n{i}", gpus=rng.choice([2, 4, 8]), cpu_milli=64000) for i in range(40))
-    session = Session(Snapshot(nodes=nodes, workloads=(Workload("probe", "p"),)), DEFAULT_PLUGINS)
-    chosen = policy(name)
-    job = session.jobs["probe"]
-    every_node = list(session.nodes.values())
-
-    for _ in range(200):
-        request = rng.choice(REQUESTS)
-        job.request = request
-        expected = best_placement(every_node, request, chosen)
-        got = best_placement(session.candidate_nodes(job), request, chosen)
-        assert (got is None) == (expected is None)
-        if expected is None or got is None:
-            break
-        assert (got[0].name, got[1]) == (expected[0].name, expected[1])
-        session.take(job, got[0], got[1])
-
-
 def test_the_outcome_does_not_depend_on_the_order_workloads_are_listed() -> None:
     snapshot = load(SCENARIOS / "gang-reclaims-across-two-projects.yaml").snapshot
     shuffled = list(snapshot.workloads)
     random.Random(3).shuffle(shuffled)
 
     assert run_cycle(replace(snapshot, workloads=tuple(shuffled))) == run_cycle(snapshot)
+
+
+@pytest.mark.parametrize("name", ["binpack", "spread", "bestfit", "fgd", "tessera"])
+def test_the_kept_ranking_chooses_as_a_full_scan_does_while_pods_come_and_go(name: str) -> None:
+    rng = random.Random(11)
+    nodes = tuple(Node(f"n{i}", gpus=rng.choice([2, 4, 8]), cpu_milli=64000) for i in range(40))
+    session = Session(Snapshot(nodes=nodes, workloads=(Workload("probe", "p"),), placement=name), DEFAULT_PLUGINS)
+    job = session.jobs["probe"]
+    every_node = list(session.nodes.values())
+    # The policy as the placement plugin makes it from the session.
+    context = {"pods": [job.request], "nodes": every_node} if name == "tessera" else {}
+    chosen = policy(name, pods=[job.request]) if name == "fgd" else policy(name, **context)
+    placed = []
+
+    for step in range(300):
+        if placed and rng.random() < 0.3:  # a pod leaves: its node may rank first again
+            job.request, pod = placed.pop(rng.randrange(len(placed)))
+            session.give(job, pod)
+            continue
+        job.request = rng.choice(REQUESTS)
+        got = session.place_pod(job)
+        expected = best_placement(every_node, job.request, chosen)
+        assert (got is None) == (expected is None), step
+        if got is None or expected is None:
+            continue
+        assert (got[0].name, got[1]) == (expected[0].name, expected[1]), step
+        placed.append((job.request, session.take(job, *got)))
