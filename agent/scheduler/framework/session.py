@@ -89,16 +89,23 @@ class Session:
         # queue above once at the end: the same totals as accounting job by job.
         totals: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0, 0])
         running: list[Job] = []
+        paths: dict[str, tuple[str, ...]] = {}
         for workload in self.snapshot.workloads:
-            self.tree.ensure(workload.project)
+            path = paths.get(workload.project)
+            if path is None:
+                self.tree.ensure(workload.project)
+                path = paths[workload.project] = self.tree.path(workload.project)
             request = pod_request(workload)
+            pods = workload.running
             job = Job(
                 workload=workload,
                 request=request,
-                path=self.tree.path(workload.project),
+                path=path,
                 estimate_milli=estimate_milli(workload, request, largest[workload.pool]),
                 rank=ranks[workload.name],
-                started_at=min((pod.started_at for pod in workload.running), default=self.now),
+                started_at=(pods[0].started_at if len(pods) == 1 else min(pod.started_at for pod in pods))
+                if pods
+                else self.now,
             )
             self.jobs[workload.name] = job
             if workload.running:
@@ -108,7 +115,7 @@ class Session:
                 total[2] += request.memory_mib * workload.pods
         if not self._take_running_trusted(running):
             # Some pod breaks a rule or overfills its node: take them again one by one, checking
-            # each, to say which (or, for a layout only the careful path reads, to load it).
+            # each, to say which.
             self.nodes = {node.name: _node_state(node) for node in self.snapshot.nodes}
             for job in running:
                 job.pods = tuple(self._take_running(job, pod.node, pod.gpus) for pod in job.workload.running)
