@@ -9,19 +9,12 @@ runtimes, the network or the GPU layer, so it can be tested with scenarios
 """
 
 from agent.scheduler.actions import ACTIONS
-from agent.scheduler.adapter import schedule
 from agent.scheduler.api import (
-    ClusterSnapshot,
-    Decisions,
     Node,
-    NodeSnapshot,
     Outcome,
-    PendingJob,
-    Placement,
     PodPlacement,
     PoolQuota,
     Queue,
-    RunningAllocation,
     RunningPod,
     Snapshot,
     Workload,
@@ -31,22 +24,15 @@ from agent.scheduler.framework import Session, Statement
 
 __all__ = [
     "ACTIONS",
-    "ClusterSnapshot",
-    "Decisions",
     "Node",
-    "NodeSnapshot",
     "Outcome",
-    "PendingJob",
-    "Placement",
     "PodPlacement",
     "PoolQuota",
     "Queue",
-    "RunningAllocation",
     "RunningPod",
     "Session",
     "Snapshot",
     "Statement",
     "Workload",
     "run_cycle",
-    "schedule",
 ]

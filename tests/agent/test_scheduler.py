@@ -1,165 +1,116 @@
-"""Scheduling as the agent asks for it: the older whole-GPU dialect (first fit, ordering, pending
-reasons, determinism), then the mapping the reconciler uses onto the full scheduler (devices by
-uuid, queues, fractions, gangs, evictions by workload id)."""
+"""Scheduling as the agent asks for it: the reconciler's mapping onto the full scheduler (devices
+by uuid, queues, fractions, gangs, evictions by workload id), the order work is served in, the
+reasons it waits and the determinism of it all."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from agent.protocol import GpuDevice, Inventory, NodeInventory, PoolQuota, QueueSpec, ResourceQuota, WorkloadSpec
-from agent.scheduler import (
-    ClusterSnapshot,
-    NodeSnapshot,
-    PendingJob,
-    Placement,
-    RunningAllocation,
-    schedule,
-)
 from agent.scheduler.adapter import Held, Pod, decide
 from tests.agent.conftest import make_spec
 
-
-def node(name: str, gpus: int, used: int = 0) -> NodeSnapshot:
-    devices = tuple(f"{name}-gpu{i}" for i in range(gpus))
-    return NodeSnapshot(name=name, devices=devices, used=frozenset(devices[:used]))
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def job(job_id: str, gpus: int, priority: int = 50, submitted_at: float = 0.0) -> PendingJob:
-    return PendingJob(id=job_id, gpu_devices=gpus, priority=priority, submitted_at=submitted_at)
-
-
-def test_a_job_goes_to_the_first_node_with_enough_free_devices() -> None:
-    snapshot = ClusterSnapshot(nodes=(node("a", 4, used=3), node("b", 4)), pending=(job("j", 2),))
-
-    decisions = schedule(snapshot)
-
-    assert decisions.placements == {"j": Placement(node="b", devices=("b-gpu0", "b-gpu1"))}
-    assert decisions.pending_reasons == {}
-
-
-def test_a_job_takes_the_lowest_free_devices_of_its_node() -> None:
-    snapshot = ClusterSnapshot(
-        nodes=(NodeSnapshot("a", ("g0", "g1", "g2", "g3"), used=frozenset({"g0", "g2"})),),
-        pending=(job("j", 2),),
+def nodes(**sizes: int) -> Inventory:
+    """Nodes by name with so many devices each, named ``<node>-gpu<i>``."""
+    return Inventory(
+        nodes=[
+            NodeInventory(
+                name=name,
+                gpus=[GpuDevice(index=i, uuid=f"{name}-gpu{i}", model="A100", memory_mib=40960) for i in range(count)],
+            )
+            for name, count in sizes.items()
+        ]
     )
 
-    assert schedule(snapshot).placements["j"] == Placement("a", ("g1", "g3"))
+
+def holding(node: str, *indexes: int) -> Held:
+    """Work of another project already running on ``node``'s devices ``indexes``, not preemptible."""
+    name = f"held-{node}-{'-'.join(map(str, indexes))}"
+    spec = workload(name, project="serving", gpu_devices=len(indexes), priority_class="inference")
+    return Held(spec, (Pod(node, tuple(f"{node}-gpu{i}" for i in indexes)),))
 
 
-def test_devices_of_running_allocations_are_not_given_again() -> None:
-    snapshot = ClusterSnapshot(
-        nodes=(node("a", 2),),
-        pending=(job("j", 1),),
-        running=(RunningAllocation(job_id="r", node="a", devices=("a-gpu0",)),),
-    )
-
-    assert schedule(snapshot).placements["j"] == Placement("a", ("a-gpu1",))
+def queues() -> list[QueueSpec]:
+    """Enough quota that order, not quota, decides who runs."""
+    return [department(gpus=16), project("vision", gpus=8), project("serving", gpus=8)]
 
 
-def test_a_zero_gpu_job_always_fits_on_the_first_node() -> None:
-    snapshot = ClusterSnapshot(nodes=(node("a", 1, used=1), node("b", 4)), pending=(job("cpu", 0),))
+def test_higher_priority_is_placed_first_then_earlier_submission() -> None:
+    pending = [
+        workload("late", priority=100, submitted_at=T0 + timedelta(seconds=20)),
+        workload("low", priority=50),
+        workload("early", priority=100, submitted_at=T0 + timedelta(seconds=10)),
+    ]
 
-    assert schedule(snapshot).placements == {"cpu": Placement(node="a", devices=())}
-
-
-def test_higher_priority_is_placed_first_then_earlier_submission_then_id() -> None:
-    snapshot = ClusterSnapshot(
-        nodes=(node("a", 1),),
-        pending=(
-            job("late", 1, priority=100, submitted_at=20),
-            job("low", 1, priority=50, submitted_at=0),
-            job("early", 1, priority=100, submitted_at=10),
-        ),
-    )
-
-    decisions = schedule(snapshot)
+    decisions = decide(nodes(a=1), queues(), pending, [], now=0)
 
     assert list(decisions.placements) == ["early"]
-    assert set(decisions.pending_reasons) == {"late", "low"}
-
-
-def test_equal_priority_and_time_are_ordered_by_id() -> None:
-    snapshot = ClusterSnapshot(nodes=(node("a", 1),), pending=(job("b", 1), job("a", 1)))
-
-    assert list(schedule(snapshot).placements) == ["a"]
+    assert set(decisions.pending) == {"late", "low"}
 
 
 def test_a_job_that_does_not_fit_does_not_block_smaller_ones_after_it() -> None:
-    snapshot = ClusterSnapshot(nodes=(node("a", 4, used=2),), pending=(job("big", 3, priority=100), job("small", 1)))
+    pending = [workload("big", gpu_devices=3, priority=100), workload("small")]
 
-    decisions = schedule(snapshot)
+    decisions = decide(nodes(a=4), queues(), pending, [holding("a", 0, 1)], now=0)
 
-    assert set(decisions.placements) == {"small"}
-    assert decisions.pending_reasons == {"big": "waiting for 3 GPUs: 1 of 4 free on node a"}
-
-
-def test_pending_reason_says_how_many_are_free_on_the_node() -> None:
-    snapshot = ClusterSnapshot(nodes=(node("host-a", 4, used=3),), pending=(job("j", 2),))
-
-    assert schedule(snapshot).pending_reasons == {"j": "waiting for 2 GPUs: 1 of 4 free on node host-a"}
+    assert decisions.placements == {"small": (Pod("a", ("a-gpu2",)),)}
+    assert decisions.pending["big"].startswith("waiting for 3 GPUs: 1 of 4 free on node a")
 
 
-def test_pending_reason_lists_every_node_when_there_are_several() -> None:
-    snapshot = ClusterSnapshot(nodes=(node("a", 2, used=2), node("b", 4, used=3)), pending=(job("j", 1 + 1),))
+def test_pending_reasons_say_how_many_are_free_on_each_node() -> None:
+    held = [holding("a", 0, 1), holding("b", 0, 1, 2)]
 
-    assert schedule(snapshot).pending_reasons["j"] == (
-        "waiting for 2 GPUs: 0 of 2 free on node a, 1 of 4 free on node b"
-    )
+    decisions = decide(nodes(a=2, b=4), queues(), [workload("j", gpu_devices=2)], held, now=0)
+
+    assert decisions.pending["j"].startswith("waiting for 2 GPUs: 0 of 2 free on node a, 1 of 4 free on node b")
 
 
-def test_pending_reason_for_a_single_gpu_is_singular() -> None:
-    snapshot = ClusterSnapshot(nodes=(node("a", 1, used=1),), pending=(job("j", 1),))
+def test_a_single_gpu_is_singular_in_a_pending_reason() -> None:
+    decisions = decide(nodes(a=1), queues(), [workload("j")], [holding("a", 0)], now=0)
 
-    assert schedule(snapshot).pending_reasons["j"] == "waiting for 1 GPU: 0 of 1 free on node a"
+    assert decisions.pending["j"].startswith("waiting for 1 GPU: 0 of 1 free on node a")
 
 
 def test_a_job_larger_than_every_node_says_so() -> None:
-    snapshot = ClusterSnapshot(nodes=(node("a", 4), node("b", 2)), pending=(job("huge", 8),))
+    decisions = decide(nodes(a=4, b=2), queues(), [workload("huge", gpu_devices=8)], [], now=0)
 
-    assert schedule(snapshot).pending_reasons == {"huge": "requests 8 GPUs but the largest node has 4"}
+    assert decisions.pending == {"huge": "requests 8 GPUs but the largest node has 4"}
 
 
 def test_without_nodes_every_job_waits_with_a_reason() -> None:
-    decisions = schedule(ClusterSnapshot(nodes=(), pending=(job("j", 0),)))
+    decisions = decide(Inventory(nodes=[]), queues(), [workload("j", gpu_devices=0)], [], now=0)
 
     assert decisions.placements == {}
-    assert decisions.pending_reasons == {"j": "no nodes in the cluster"}
+    assert decisions.pending == {"j": "no nodes in node pool default"}
 
 
 def test_placements_made_earlier_in_the_cycle_count_against_later_jobs() -> None:
-    snapshot = ClusterSnapshot(
-        nodes=(node("a", 2), node("b", 2)),
-        pending=(job("one", 2, submitted_at=1), job("two", 2, submitted_at=2), job("three", 1)),
-    )
+    pending = [
+        workload("one", gpu_devices=2, submitted_at=T0 + timedelta(seconds=1)),
+        workload("two", gpu_devices=2, submitted_at=T0 + timedelta(seconds=2)),
+        workload("three"),
+    ]
 
-    decisions = schedule(snapshot)
+    decisions = decide(nodes(a=2, b=2), queues(), pending, [], now=0)
 
-    assert decisions.placements == {
-        "three": Placement("a", ("a-gpu0",)),
-        "one": Placement("b", ("b-gpu0", "b-gpu1")),
-    }
-    assert decisions.pending_reasons == {"two": "waiting for 2 GPUs: 1 of 2 free on node a, 0 of 2 free on node b"}
+    assert decisions.placements == {"three": (Pod("a", ("a-gpu0",)),), "one": (Pod("b", ("b-gpu0", "b-gpu1")),)}
+    assert decisions.pending["two"].startswith("waiting for 2 GPUs: 1 of 2 free on node a, 0 of 2 free on node b")
 
 
-def test_the_same_snapshot_always_gives_the_same_decisions() -> None:
-    jobs = tuple(job(f"j{i}", i % 3, priority=(i * 7) % 4, submitted_at=i % 5) for i in range(20))
-    snapshot = ClusterSnapshot(nodes=(node("a", 4, used=1), node("b", 8)), pending=jobs)
-    shuffled = ClusterSnapshot(nodes=snapshot.nodes, pending=tuple(reversed(jobs)))
+def test_the_same_view_always_gives_the_same_decisions_whatever_the_order_it_lists_work_in() -> None:
+    pending = [
+        workload(f"j{i}", gpu_devices=i % 3, priority=(50, 100)[i % 2], submitted_at=T0 + timedelta(seconds=i % 5))
+        for i in range(20)
+    ]
+    held = [holding("a", 0)]
 
-    first = schedule(snapshot)
+    first = decide(nodes(a=4, b=8), queues(), pending, held, now=0)
 
-    assert all(schedule(snapshot) == first for _ in range(5))
-    assert schedule(shuffled) == first
-
-
-def test_the_snapshot_is_left_unchanged() -> None:
-    snapshot = ClusterSnapshot(nodes=(node("a", 2),), pending=(job("j", 1),))
-    before = repr(snapshot)
-
-    schedule(snapshot)
-
-    assert repr(snapshot) == before
-
-
-# --- the agent's mapping onto the full scheduler (agent.scheduler.adapter.decide) ---------------
+    assert all(decide(nodes(a=4, b=8), queues(), pending, held, now=0) == first for _ in range(5))
+    assert decide(nodes(a=4, b=8), queues(), pending[::-1], held, now=0) == first
 
 
 def inventory(*gpus: GpuDevice, cordoned: bool | None = None) -> Inventory:
