@@ -307,12 +307,13 @@ class Freed:
     made but never asked costs nothing; a job evicted by then is not counted, which keeps the
     count an upper bound (what it held is free)."""
 
-    __slots__ = ("_by_node", "_jobs", "_added")
+    __slots__ = ("_by_node", "_jobs", "_added", "_most_free")
 
     def __init__(self, jobs: Iterable[Job] = ()) -> None:
         self._by_node: dict[str, list] | None = None
         self._jobs = jobs
         self._added: list[tuple[Job, tuple[PodAt, ...]]] = []
+        self._most_free: dict[str, tuple[int, list[int]]] = {}
 
     def add(self, job: Job, pods: tuple[PodAt, ...]) -> None:
         """Count ``pods`` of ``job`` too."""
@@ -320,6 +321,22 @@ class Freed:
             self._added.append((job, pods))
         else:
             _add_freed(self._by_node, job.request, pods, 1)
+            for pod in pods:
+                self._most_free.pop(pod.node, None)
+
+    def most_free(self, node: NodeState, back_of: dict[int, list[int]]) -> list[int]:
+        """The milli-GPUs each healthy device of ``node`` would have free with ``back_of``, the
+        count there, given back, most first; kept while the node and the count stay as they are."""
+        found = self._most_free.get(node.name)
+        if found is None or found[0] != node.version:
+            free = [
+                device.free_milli + (back_of[device.index][0] if device.index in back_of else 0)
+                for device in node.devices
+                if device.healthy
+            ]
+            free.sort(reverse=True)
+            found = self._most_free[node.name] = (node.version, free)
+        return found[1]
 
     @property
     def by_node(self) -> dict[str, list]:
@@ -350,12 +367,20 @@ def could_fit_without(
         candidates = Freed(victim for victim in candidates if victim is not job and victim.pool == job.pool)
     freed = candidates.by_node
     nodes = session.nodes
+    request = job.request
+    # For one more pod of a share of each device, a node counts only if enough of its devices
+    # could hold a share: read from a sorted list kept per node, asked of every shape in turn.
+    by_share = request.gpus > 0 and request.gpu_memory_mib is None
     found = 0
     for name, (cpu, memory, devices) in freed.items():
         node = nodes[name]
         if node.pool != job.pool:
             continue
-        found += _pods_fitting(node, job.request, cpu, memory, devices, needed - found)
+        if by_share and needed - found == 1:
+            free = candidates.most_free(node, devices)
+            if len(free) < request.gpus or free[request.gpus - 1] < request.milli:
+                continue
+        found += _pods_fitting(node, request, cpu, memory, devices, needed - found)
         if found >= needed:
             return True
     if count_untouched:
@@ -414,8 +439,12 @@ def evictable_by_queue(session: Session) -> dict[tuple[str, str], deque[Job]]:
     only live candidates."""
     if session.victims is None:
         found: dict[tuple[str, str], list[Job]] = defaultdict(list)
+        checks = session.evictable_checks
         for job in session.running_jobs():
-            if session.evictable(job):
+            for check in checks:
+                if not check(job):
+                    break
+            else:
                 job.victim = True
                 found[job.project, job.pool].append(job)
         session.victims = {key: deque(sorted(jobs, key=session.victim_key)) for key, jobs in found.items()}

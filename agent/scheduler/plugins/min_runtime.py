@@ -9,7 +9,12 @@ from agent.scheduler.framework.session import Session
 def register(session: Session) -> None:
     """Protect young work from every kind of eviction."""
 
+    least: dict[str, float] = {}  # per project, looked up once: every running job is asked
+
     def old_enough(job: Job) -> bool:
-        return session.now - job.started_at >= session.tree.min_runtime(job.project)
+        minimum = least.get(job.project)
+        if minimum is None:
+            minimum = least[job.project] = session.tree.min_runtime(job.project)
+        return session.now - job.started_at >= minimum
 
     session.evictable_checks.append(old_enough)
