@@ -4,9 +4,11 @@ queues above theirs, only as much as the waiting job needs."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from itertools import chain
 
+from agent.scheduler.framework.first_fit import FirstFit
 from agent.scheduler.framework.jobs import Job
 from agent.scheduler.framework.ordering import in_queue_order
 from agent.scheduler.framework.session import Session
@@ -17,6 +19,13 @@ def reclaim(session: Session) -> None:
     """Start waiting jobs that are owed resources by evicting over-fair-share work."""
     failed: set[tuple] = set()
     checks = session.reclaim_victim_checks
+    # Per pool, set of projects to take from, and request: where a lone pod first fits as
+    # their victims go in order (see ``FirstFit``; each victim's fair-share rule is still
+    # asked in turn, by the solver).
+    # An index pays off from a key's second job on: the first scans (and a shape that fails is
+    # not asked again).
+    first_fits: dict[tuple, FirstFit] = {}
+    asked: set[tuple] = set()
     for job in in_queue_order(session, session.pending_jobs()):
         if job.pods is not None or session.admit(job) is not None or not session.may_reclaim(job):
             continue
@@ -36,13 +45,21 @@ def reclaim(session: Session) -> None:
 
         # The fair-share checks judge a victim by its queues, so ask them once per project, then
         # walk the eligible projects' victims merged in victim order, only as far as needed.
-        lists = [
-            _while_over_share(session, project, pool, jobs)
+        lists_of = {
+            project: _while_over_share(session, project, pool, jobs)
             for (project, pool), jobs in by_queue.items()
             if pool == job.pool and project != job.project and jobs and over_share(jobs[0])
-        ]
+        }
+        lists = list(lists_of.values())
         victims = heapq.merge(*lists, key=session.victim_key)
         reason = f"reclaimed by project {job.project} for {job.name}"
+        key = (job.pool, frozenset(lists_of), job.request)
+        first_fit = first_fits.get(key)
+        if first_fit is None and key in asked and job.workload.pods == 1:
+            # Merged lazily: the index reads only as far as it needs.
+            every = heapq.merge(*(list(by_queue[project, job.pool]) for project in key[1]), key=session.victim_key)
+            first_fit = first_fits[key] = FirstFit(session, every, job.request, job.pool, session.evictable)
+        asked.add(key)
         if lists and evict_to_fit(
             session,
             job,
@@ -51,6 +68,8 @@ def reclaim(session: Session) -> None:
             reason,
             holds=lambda job=job: _holds(session, job),
             candidates=chain.from_iterable(lists),
+            first_fit=first_fit,
+            all_eligible=_all_eligible(session, job),
         ):
             session.reasons.pop(job.name, None)
         else:
@@ -71,6 +90,28 @@ def _while_over_share(session: Session, project: str, pool: str, jobs: Iterable[
             found.append(victim)
             room -= victim.milli
     return found
+
+
+def _all_eligible(session: Session, job: Job) -> Callable[[list[Job]], bool]:
+    """Whether each of a list of victims, stopped in order, would still be eligible for ``job``:
+    judged from the reclaim rule's limits (``Session.reclaim_headroom``) and what the victims
+    before took from each queue, without stopping any. Never, when the session has rules whose
+    limits it does not know."""
+    headroom = session.reclaim_headroom
+    if headroom is None or len(session.reclaim_victim_checks) != 1:
+        return lambda victims: False
+
+    def all_eligible(victims: list[Job]) -> bool:
+        lost: dict[tuple[str, str], int] = defaultdict(int)
+        for victim in victims:
+            rooms = headroom(job, victim)
+            if rooms is None or any(lost[key] >= room for key, room in rooms):
+                return False
+            for key, _ in rooms:
+                lost[key] += victim.milli
+        return True
+
+    return all_eligible
 
 
 def _holds(session: Session, job: Job) -> bool:

@@ -16,7 +16,8 @@ moves no victim); a victim found elsewhere makes the index start over.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 
 from agent.scheduler.framework.jobs import Job, PodAt
 from agent.scheduler.framework.session import Session
@@ -26,19 +27,29 @@ from agent.scheduler.placement import Device, NodeState, PodRequest, device_need
 class FirstFit:
     """Per node, the position in ``victims`` after whose eviction it first fits one pod of
     ``request`` (victims not running, or not ``eligible``, skipped). ``eligible`` must not
-    depend on the session's state."""
+    depend on the session's state (a rule that does, the solver asks of the victims up to the
+    position found)."""
 
     def __init__(
-        self, session: Session, victims: list[Job], request: PodRequest, pool: str, eligible: Callable[[Job], bool]
+        self,
+        session: Session,
+        victims: Iterable[Job],
+        request: PodRequest,
+        pool: str,
+        eligible: Callable[[Job], bool],
     ) -> None:
         self.session = session
-        self.victims = victims
+        self.victims: list[Job] = []
+        """The victims met so far, in order (the list is read only as far as needed)."""
+        self._unmet: Iterator[Job] = iter(victims)
         self.request = request
         self.pool = pool
         self.eligible = eligible
         self._reset()
 
     def _reset(self) -> None:
+        self._unmet = chain(self.victims, self._unmet)
+        self.victims = []
         self.swept = 0
         """Victims before this position have been met."""
         self.pods_of: list[tuple[PodAt, ...] | None] = []
@@ -61,8 +72,8 @@ class FirstFit:
         even with every victim gone."""
         if not self._catch_up():
             self._reset()
-        while not self.fit_at and self.swept < len(self.victims):
-            self._sweep_one()
+        while not self.fit_at and self._sweep_one():
+            pass
         if not self.fit_at:
             return None
         first = min(self.fit_at.values())
@@ -72,6 +83,11 @@ class FirstFit:
         """The running victims up to ``position`` with a pod on one of ``nodes``, in list order."""
         found = sorted({p for name in nodes for p in self.on_node.get(name, ()) if p <= position})
         return [self.victims[p] for p in found if self.victims[p].pods is not None]
+
+    def running_until(self, position: int) -> list[Job]:
+        """The running victims met up to ``position``, in list order."""
+        met = self.pods_of
+        return [v for i, v in enumerate(self.victims[: position + 1]) if met[i] is not None and v.pods is not None]
 
     def _catch_up(self) -> bool:
         """Work out again the nodes changed since last asked; False if a victim moved."""
@@ -101,14 +117,18 @@ class FirstFit:
         self.room[name] = room
         return True
 
-    def _sweep_one(self) -> None:
+    def _sweep_one(self) -> bool:
+        """Meet the next victim; False when there is none left."""
+        victim = next(self._unmet, None)
+        if victim is None:
+            return False
         position = self.swept
         self.swept += 1
-        victim = self.victims[position]
+        self.victims.append(victim)
         pods = victim.pods
         if pods is None or not self.eligible(victim):
             self.pods_of.append(None)
-            return
+            return True
         self.pods_of.append(pods)
         names = (pods[0].node,) if len(pods) == 1 else dict.fromkeys(pod.node for pod in pods)
         for name in names:
@@ -121,6 +141,7 @@ class FirstFit:
             if self._add_fits(self.session.nodes[name], room, victim.request, pods):
                 self.fit_at[name] = position
                 del self.room[name]
+        return True
 
     def _add_fits(self, node: NodeState, room: list, request: PodRequest, pods: tuple[PodAt, ...]) -> bool:
         """Add to ``room`` what ``pods`` (of one job, of ``request``) hold on ``node``, and say

@@ -69,6 +69,10 @@ class Session:
         """Milli-GPUs a project may lose to reclaim on a pool now: a reclaim victim check passes
         only while the victim's project has lost less than this (its other queues may stop it
         sooner)."""
+        self.reclaim_headroom: Callable[[Job, Job], list[tuple[tuple[str, str], float]] | None] | None = None
+        """The reclaim victim checks (when there is one) as limits: the queues whose allocation
+        falls as victims are stopped, each with the milli-GPUs it may lose while the victim stays
+        eligible (None: it never is). Lets reclaim judge a run of victims without stopping them."""
         self.preempt_victim_checks: list[Callable[[Job, Job], bool]] = []
         self.evictable_checks: list[Callable[[Job], bool]] = [lambda job: job.preemptible]
         self.reason_notes: list[Callable[[Job], str | None]] = []

@@ -34,6 +34,7 @@ def evict_to_fit(
     max_victims: int | None = None,
     candidates: Iterable[Job] | Freed | None = None,
     first_fit: FirstFit | None = None,
+    all_eligible: Callable[[list[Job]], bool] | None = None,
 ) -> bool:
     """Try to start ``job`` by evicting ``victims`` in order (each only while ``eligible``).
 
@@ -41,8 +42,9 @@ def evict_to_fit(
     states the action's rule on the state reached (quota, fair share). ``candidates``, when
     given, holds every job that ``victims`` could evict (in any order, or counted in a
     ``Freed``): if the job would not fit even with all of them gone, no eviction is tried.
-    ``first_fit``, when given, indexes ``victims`` for ``job``'s request (see
-    ``_evict_on_first_fit``).
+    ``first_fit``, when given, indexes every victim ``victims`` could hold for ``job``'s request
+    (see ``_evict_on_first_fit``); where ``eligible`` depends on the victims stopped before,
+    ``all_eligible`` must say whether each of a list, stopped in order, would be.
     Returns True and commits when ``job`` runs; otherwise the session is left exactly as it was.
     """
     statement = session.statement()
@@ -81,7 +83,7 @@ def evict_to_fit(
     if relocate:
         return _evict_and_move(session, job, victims, eligible, reason, max_victims, may_fit)
     if indexed:
-        decided = _evict_on_first_fit(session, job, first_fit, reason, holds)  # type: ignore[arg-type]
+        decided = _evict_on_first_fit(session, job, first_fit, reason, holds, all_eligible)  # type: ignore[arg-type]
         if decided is not None:
             return decided
     return _evict_then_place(session, job, victims, eligible, reason, holds, max_victims, may_fit, bound)
@@ -196,7 +198,12 @@ def _evict_then_place(
 
 
 def _evict_on_first_fit(
-    session: Session, job: Job, first_fit: FirstFit, reason: str, holds: Callable[[], bool]
+    session: Session,
+    job: Job,
+    first_fit: FirstFit,
+    reason: str,
+    holds: Callable[[], bool],
+    all_eligible: Callable[[list[Job]], bool] | None = None,
 ) -> bool | None:
     """``_evict_then_place``'s decision for a lone pod that fits nowhere now, reached without
     touching the victims that do not matter; None when it cannot tell, and the scan decides.
@@ -206,13 +213,17 @@ def _evict_on_first_fit(
     again. When the job's queues admit it before any eviction and the end state holds, every
     rule the scan checks on the way holds too (the rules only cap usage, and the scan's states
     use less), so evicting the victims up to there on those nodes, placing the job, and putting
-    back those it does not need is the scan's outcome. Otherwise the scan runs."""
+    back those it does not need is the scan's outcome. Where a victim's eligibility depends on
+    those stopped before it, the scan reaches that position the same way only if every victim
+    up to it is eligible in turn (``all_eligible``). Otherwise the scan runs."""
     if session.admit(job) is not None:
         return None
     found = first_fit.first()
     if found is None:
         return False  # even with every victim gone no node fits: the scan would fail
     position, nodes = found
+    if all_eligible is not None and not all_eligible(first_fit.running_until(position)):
+        return None
     statement = session.statement()
     evicted: list[tuple[Job, tuple[PodAt, ...]]] = []
     for victim in first_fit.evicted_with(position, nodes):

@@ -70,9 +70,7 @@ def register(session: Session) -> None:
     # this of every victim it scans, and the shares are fixed for the cycle.
     competing: dict[tuple[str, str, str], list[tuple[tuple[str, str], float]]] = {}
 
-    def over_fair_share(reclaimer: Job, victim: Job) -> bool:
-        if victim.pool != reclaimer.pool or victim.project == reclaimer.project:
-            return False
+    def competing_queues(reclaimer: Job, victim: Job) -> list[tuple[tuple[str, str], float]]:
         queues = competing.get((victim.project, reclaimer.project, victim.pool))
         if queues is None:
             # Only the victim's queues below the common ancestor compete with the reclaimer's.
@@ -81,10 +79,21 @@ def register(session: Session) -> None:
                 for queue in victim.path
                 if queue not in reclaimer.path
             ]
-        for key, above in queues:
+        return queues
+
+    def over_fair_share(reclaimer: Job, victim: Job) -> bool:
+        if victim.pool != reclaimer.pool or victim.project == reclaimer.project:
+            return False
+        for key, above in competing_queues(reclaimer, victim):
             if not allocated[key] > above:
                 return False
         return True
+
+    def headroom(reclaimer: Job, victim: Job) -> list[tuple[tuple[str, str], float]] | None:
+        # ``over_fair_share`` as limits: it holds while each queue has lost less than its room.
+        if victim.pool != reclaimer.pool or victim.project == reclaimer.project:
+            return None
+        return [(key, allocated[key] - above) for key, above in competing_queues(reclaimer, victim)]
 
     def reclaimable(project: str, pool: str) -> float:
         # ``over_fair_share`` holds for a victim while its project stays above its share.
@@ -95,6 +104,7 @@ def register(session: Session) -> None:
     session.admissions.append(quota_and_limit)
     session.reclaimer_checks.append(within_fair_share)
     session.reclaim_victim_checks.append(over_fair_share)
+    session.reclaim_headroom = headroom
 
 
 def compute_fair_shares(session: Session) -> None:
