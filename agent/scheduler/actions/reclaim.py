@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
 from agent.scheduler.framework.first_fit import FirstFit
@@ -46,12 +46,14 @@ def reclaim(session: Session) -> None:
         # The fair-share checks judge a victim by its queues, so ask them once per project, then
         # walk the eligible projects' victims merged in victim order, only as far as needed.
         lists_of = {
-            project: _while_over_share(session, project, pool, jobs)
+            project: jobs
             for (project, pool), jobs in by_queue.items()
             if pool == job.pool and project != job.project and jobs and over_share(jobs[0])
         }
-        lists = list(lists_of.values())
-        victims = heapq.merge(*lists, key=session.victim_key)
+        victims = heapq.merge(
+            *(_while_over_share(session, project, job.pool, jobs) for project, jobs in lists_of.items()),
+            key=session.victim_key,
+        )
         reason = f"reclaimed by project {job.project} for {job.name}"
         key = (job.pool, frozenset(lists_of), job.request)
         first_fit = first_fits.get(key)
@@ -60,14 +62,15 @@ def reclaim(session: Session) -> None:
             every = heapq.merge(*(list(by_queue[project, job.pool]) for project in key[1]), key=session.victim_key)
             first_fit = first_fits[key] = FirstFit(session, every, job.request, job.pool, session.evictable)
         asked.add(key)
-        if lists and evict_to_fit(
+        if lists_of and evict_to_fit(
             session,
             job,
             victims,
             eligible,
             reason,
             holds=lambda job=job: _holds(session, job),
-            candidates=chain.from_iterable(lists),
+            # Every victim of those projects: a bound need only be generous.
+            candidates=chain.from_iterable(lists_of.values()),
             first_fit=first_fit,
             all_eligible=_all_eligible(session, job),
         ):
@@ -76,20 +79,20 @@ def reclaim(session: Session) -> None:
             failed.add(shape)
 
 
-def _while_over_share(session: Session, project: str, pool: str, jobs: Iterable[Job]) -> list[Job]:
+def _while_over_share(session: Session, project: str, pool: str, jobs: Iterable[Job]) -> Iterator[Job]:
     """The running jobs of ``jobs`` (in victim order) that reclaim could evict before their
     project is no longer over its fair share: evicting in order, each victim is judged with
-    the ones before it gone, and the first one left within the share ends the list."""
+    the ones before it gone, and the first one left within the share ends the list. Read as
+    far as the scan goes, each victim's GPUs counted as they were when it was listed."""
     # A milli-GPU of slack against rounding: a job listed too many is only judged and skipped.
     room = session.reclaimable(project, pool) + 1.0
-    found: list[Job] = []
     for victim in jobs:
         if room <= 0:
-            break
+            return
         if victim.pods is not None:
-            found.append(victim)
-            room -= victim.milli
-    return found
+            milli = victim.milli
+            yield victim
+            room -= milli
 
 
 def _all_eligible(session: Session, job: Job) -> Callable[[list[Job]], bool]:
@@ -103,12 +106,20 @@ def _all_eligible(session: Session, job: Job) -> Callable[[list[Job]], bool]:
 
     def all_eligible(victims: list[Job]) -> bool:
         lost: dict[tuple[str, str], int] = defaultdict(int)
+        rooms_of: dict[str, list[tuple[tuple[str, str], float]] | None] = {}  # by the victim's project
         for victim in victims:
-            rooms = headroom(job, victim)
-            if rooms is None or any(lost[key] >= room for key, room in rooms):
+            if victim.project in rooms_of:
+                rooms = rooms_of[victim.project]
+            else:
+                rooms = rooms_of[victim.project] = headroom(job, victim)
+            if rooms is None:
                 return False
+            milli = victim.milli
+            for key, room in rooms:
+                if lost[key] >= room:
+                    return False
             for key, _ in rooms:
-                lost[key] += victim.milli
+                lost[key] += milli
         return True
 
     return all_eligible
