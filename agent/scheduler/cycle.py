@@ -56,7 +56,7 @@ def close(session: Session) -> Outcome:
     worded: dict[tuple, tuple[str, bool]] = {}
     for job in session.jobs.values():
         if job.pods is not None:
-            if _same(job.pods, job.original):
+            if job.pods is job.original or _same(job.pods, job.original):
                 continue
             placements[job.name] = tuple(PodPlacement(pod.node, pod.devices, pod.portion) for pod in job.pods)
             if job.original is not None:

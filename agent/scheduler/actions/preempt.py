@@ -15,10 +15,11 @@ from agent.scheduler.framework.solver import Freed, evict_to_fit, evictable_by_q
 def preempt(session: Session) -> None:
     """Start waiting jobs by preempting lower-priority work of their own project."""
     failed: set[tuple] = set()
-    # What each project's victims below a priority hold, counted once: only their eviction
-    # changes it and counting an evicted one again only makes the bound generous, but a victim
-    # placed anew (``session.placed``) may hold something else now, so that is counted too.
-    freed: dict[tuple[str, str, int], list] = {}
+    # What each project's victims hold, counted once per pool for every priority (a bound need
+    # only be generous): only their eviction changes it and counting an evicted one again only
+    # makes the bound more so, but a victim placed anew (``session.placed``) may hold something
+    # else now, so that is counted too.
+    freed: dict[tuple[str, str], list] = {}
     listed: dict[tuple[str, str, int], list[Job]] = {}
     # Per list and request: where a lone pod first fits as the list is evicted (victims here only
     # stop, so the index holds for the action).
@@ -48,11 +49,12 @@ def preempt(session: Session) -> None:
         if not victims:
             failed.add(shape)
             continue
-        counted = freed.get(key)
+        counted = freed.get((job.project, job.pool))
         if counted is None:
-            counted = freed[key] = [len(session.placed), Freed(victims)]
+            every = list(by_queue.get((job.project, job.pool), []))
+            counted = freed[job.project, job.pool] = [len(session.placed), Freed(every)]
         for placed, pods in session.placed[counted[0] :]:
-            if placed.project == job.project and placed.pool == job.pool and placed.priority < job.priority:
+            if placed.project == job.project and placed.pool == job.pool:
                 counted[1].add(placed, pods)
         counted[0] = len(session.placed)
         first_fit = first_fits.get((key, job.request))
