@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
 from agent.scheduler.framework.jobs import Job, PodAt
+from agent.scheduler.framework.room import add_held, fits_after
 from agent.scheduler.framework.session import Session
-from agent.scheduler.placement import Device, NodeState, PodRequest, device_need
+from agent.scheduler.placement import PodRequest
 
 
 class FirstFit:
@@ -57,7 +58,9 @@ class FirstFit:
         self.on_node: dict[str, list[int]] = defaultdict(list)
         """Positions of the met victims with a pod on each node."""
         self.room: dict[str, list] = {}
-        """Per node not fitting: what its met victims hold there (see ``_add_fits``)."""
+        """Per node: what its met victims hold there (see :mod:`.room`)."""
+        self.qualified: dict[str, set[int]] = {}
+        """Per node: its devices that would take a share with that given back."""
         self.fit_at: dict[str, int] = {}
         """Nodes that fit, and the position after which they do."""
         self.changes_read = len(self.session.changed_nodes)
@@ -101,9 +104,8 @@ class FirstFit:
 
     def _recount(self, name: str) -> bool:
         node = self.session.nodes[name]
-        self.fit_at.pop(name, None)
-        self.room.pop(name, None)
-        room: list = [0, 0, {}, None]
+        for found in (self.fit_at, self.room, self.qualified):
+            found.pop(name, None)
         for position in self.on_node[name]:
             victim = self.victims[position]
             pods = victim.pods
@@ -111,10 +113,11 @@ class FirstFit:
                 continue
             if pods is not self.pods_of[position] and pods != self.pods_of[position]:
                 return False
-            if self._add_fits(node, room, victim.request, pods):
+            add_held(self.room, victim.request, pods, 1, only=name)
+            touched = [index for pod in pods if pod.node == name for index in pod.devices]
+            if fits_after(node, self.request, self.pool, self.room[name], touched, self.qualified):
                 self.fit_at[name] = position
                 return True
-        self.room[name] = room
         return True
 
     def _sweep_one(self) -> bool:
@@ -130,74 +133,14 @@ class FirstFit:
             self.pods_of.append(None)
             return True
         self.pods_of.append(pods)
-        names = (pods[0].node,) if len(pods) == 1 else dict.fromkeys(pod.node for pod in pods)
-        for name in names:
-            self.on_node[name].append(position)
-            if name in self.fit_at:
-                continue
-            room = self.room.get(name)
-            if room is None:
-                room = self.room[name] = [0, 0, {}, None]
-            if self._add_fits(self.session.nodes[name], room, victim.request, pods):
-                self.fit_at[name] = position
-                del self.room[name]
-        return True
-
-    def _add_fits(self, node: NodeState, room: list, request: PodRequest, pods: tuple[PodAt, ...]) -> bool:
-        """Add to ``room`` what ``pods`` (of one job, of ``request``) hold on ``node``, and say
-        whether one pod of ours then fits there: the capacity rules of every placement (pool,
-        GPU type, devices, CPU, memory). ``room`` is [CPU, memory, {device: [milli, memory]},
-        the devices that would take a share]: only the devices given back to are looked at
-        again."""
-        name = node.name
-        touched: list[int] = []
-        back_of = room[2]
+        add_held(self.room, victim.request, pods, 1)
         for pod in pods:
-            if pod.node != name:
-                continue
-            room[0] += request.cpu_milli
-            room[1] += request.memory_mib
-            for index, (milli, memory) in zip(pod.devices, pod.needs, strict=True):
-                touched.append(index)
-                back = back_of.get(index)
-                if back is None:
-                    back_of[index] = [milli, memory]
-                else:
-                    back[0] += milli
-                    back[1] += memory
-        ours = self.request
-        if node.pool != self.pool:
-            return False
-        if node.cpu_free_milli is not None and node.cpu_free_milli + room[0] < ours.cpu_milli:
-            return False
-        if node.memory_free_mib is not None and node.memory_free_mib + room[1] < ours.memory_mib:
-            return False
-        if ours.gpus <= 0:
-            return True
-        if ours.gpu_models is not None and node.gpu_model not in ours.gpu_models:
-            return False
-        good = room[3]
-        if good is None:
-            good = room[3] = {d.index for d in node.devices if self._takes(d, back_of)}
-        else:
-            listed = node.devices
-            for index in touched:
-                if index not in good:
-                    device = listed[index] if 0 <= index < len(listed) and listed[index].index == index else None
-                    if device is None:
-                        device = next((d for d in listed if d.index == index), None)
-                    if device is not None and self._takes(device, back_of):
-                        good.add(index)
-        return len(good) >= ours.gpus
-
-    def _takes(self, device: Device, back_of: dict[int, list[int]]) -> bool:
-        """Whether ``device``, with ``back_of`` its index given back, has room for one share."""
-        if not device.healthy:
-            return False
-        need = device_need(device, self.request)
-        if need is None:
-            return False
-        back = back_of.get(device.index)
-        if back is None:
-            return device.free_milli >= need[0] and device.free_memory_mib >= need[1]
-        return device.free_milli + back[0] >= need[0] and device.free_memory_mib + back[1] >= need[1]
+            name = pod.node
+            listed = self.on_node[name]
+            if not listed or listed[-1] != position:
+                listed.append(position)
+            if name not in self.fit_at and fits_after(
+                self.session.nodes[name], self.request, self.pool, self.room[name], pod.devices, self.qualified
+            ):
+                self.fit_at[name] = position
+        return True

@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable
 
 from agent.scheduler.framework.first_fit import FirstFit
 from agent.scheduler.framework.jobs import Job, PodAt
+from agent.scheduler.framework.room import add_held, fits_after
 from agent.scheduler.framework.session import Session
 from agent.scheduler.framework.statement import Statement
-from agent.scheduler.placement import Device, NodeState, PodRequest, device_need, fits
+from agent.scheduler.placement import NodeState, PodRequest, device_need, fits
 
 BOUND_AFTER = 4096
 """Victims a scan stops before it asks whether evicting every candidate could make room."""
@@ -170,10 +171,12 @@ def _evict_then_place(
         evicted.append((victim, pods))
         statement.stop(victim, reason)
         unreleased[id(victim)] = (victim, pods)
-        _add_freed(freed, victim.request, pods, 1)
+        add_held(freed, victim.request, pods, 1)
         for pod in pods:
             held_on[pod.node].append(victim)
-            if pod.node not in fitting and _fits_after(nodes[pod.node], job, freed[pod.node], pod, qualified):
+            if pod.node not in fitting and fits_after(
+                nodes[pod.node], job.request, job.pool, freed[pod.node], pod.devices, qualified
+            ):
                 fitting.add(pod.node)
                 may_fit = True
         if not may_fit or session.admit(job) is not None:
@@ -183,7 +186,7 @@ def _evict_then_place(
             for held in held_on.pop(name, ()):
                 found = unreleased.pop(id(held), None)
                 if found is not None:
-                    _add_freed(freed, held.request, found[1], -1)
+                    add_held(freed, held.request, found[1], -1)
                     statement.release(*found)
         mark = statement.checkpoint()
         if statement.place(job) and holds():
@@ -238,74 +241,6 @@ def _evict_on_first_fit(
     return None
 
 
-def _add_freed(freed: dict[str, list], request: PodRequest, pods: tuple[PodAt, ...], sign: int) -> None:
-    """Add (``sign`` 1) or take out (-1) what ``pods`` of ``request`` hold to ``freed``: node name
-    -> [CPU, memory, {device index: [milli, memory]}]."""
-    cpu, memory = sign * request.cpu_milli, sign * request.memory_mib
-    for pod in pods:
-        entry = freed.get(pod.node)
-        if entry is None:
-            entry = freed[pod.node] = [cpu, memory, {}]
-        else:
-            entry[0] += cpu
-            entry[1] += memory
-        if pod.devices:
-            back_of = entry[2]
-            for index, (milli, held) in zip(pod.devices, pod.needs, strict=True):
-                back = back_of.get(index)
-                if back is None:
-                    back_of[index] = [sign * milli, sign * held]
-                else:
-                    back[0] += sign * milli
-                    back[1] += sign * held
-
-
-def _fits_after(node: NodeState, job: Job, room: list, pod: PodAt, qualified: dict[str, set[int]]) -> bool:
-    """Whether one of ``job``'s pods fits on ``node`` with ``room`` (see ``_add_freed``) given
-    back, asked of a node that did not fit before ``pod``'s victim added to ``room``: only the
-    devices of ``pod`` are looked at again (the others' room is unchanged since), after a first
-    look at all of them recorded in ``qualified``."""
-    request = job.request
-    if node.pool != job.pool:
-        return False
-    if request.gpus > 0 and request.gpu_models is not None and node.gpu_model not in request.gpu_models:
-        return False
-    if request.gpus > 0:
-        good = qualified.get(node.name)
-        back_of = room[2]
-        if good is None:
-            good = qualified[node.name] = {d.index for d in node.devices if _device_takes(d, request, back_of)}
-        else:
-            listed = node.devices
-            for index in pod.devices:
-                if index in good:
-                    continue
-                device = listed[index] if 0 <= index < len(listed) and listed[index].index == index else None
-                if device is None:
-                    device = next((d for d in listed if d.index == index), None)
-                if device is not None and _device_takes(device, request, back_of):
-                    good.add(index)
-        if len(good) < request.gpus:
-            return False
-    if node.cpu_free_milli is not None and node.cpu_free_milli + room[0] < request.cpu_milli:
-        return False
-    return node.memory_free_mib is None or node.memory_free_mib + room[1] >= request.memory_mib
-
-
-def _device_takes(device: Device, request: PodRequest, back_of: dict[int, list[int]]) -> bool:
-    """Whether ``device``, with ``back_of`` its index given back, has room for one share."""
-    if not device.healthy:
-        return False
-    need = device_need(device, request)
-    if need is None:
-        return False
-    free, free_memory = device.free_milli, device.free_memory_mib
-    back = back_of.get(device.index)
-    if back is not None:
-        free, free_memory = free + back[0], free_memory + back[1]
-    return free >= need[0] and free_memory >= need[1]
-
-
 def _first_pod_fits(session: Session, job: Job, nodes: Iterable[NodeState]) -> bool:
     """Whether one of ``job``'s pods fits on one of ``nodes`` of its pool: the capacity rules
     every placement obeys, so a placement can succeed only where this holds."""
@@ -331,7 +266,7 @@ class Freed:
         if self._by_node is None:
             self._added.append((job, pods))
         else:
-            _add_freed(self._by_node, job.request, pods, 1)
+            add_held(self._by_node, job.request, pods, 1)
             for pod in pods:
                 self._most_free.pop(pod.node, None)
 
@@ -356,9 +291,9 @@ class Freed:
             by_node: dict[str, list] = {}
             for job in self._jobs:
                 if job.pods is not None:
-                    _add_freed(by_node, job.request, job.pods, 1)
+                    add_held(by_node, job.request, job.pods, 1)
             for job, pods in self._added:
-                _add_freed(by_node, job.request, pods, 1)
+                add_held(by_node, job.request, pods, 1)
             self._by_node, self._jobs, self._added = by_node, (), []
         return self._by_node
 

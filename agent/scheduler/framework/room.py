@@ -1,0 +1,91 @@
+"""What stopped victims hold on a node, and whether a pod would fit there with it given back:
+the reckoning shared by the evict-then-place scan (``solver``) and the first-fit index
+(``first_fit``), so both judge a node by the same capacity rules placement uses.
+
+A room is [CPU, memory, {device index: [milli, memory]}] per node name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from agent.scheduler.framework.jobs import PodAt
+from agent.scheduler.placement import Device, NodeState, PodRequest, device_need
+
+
+def add_held(
+    rooms: dict[str, list], request: PodRequest, pods: tuple[PodAt, ...], sign: int, only: str | None = None
+) -> None:
+    """Add (``sign`` 1) or take out (-1) what ``pods`` of ``request`` hold to ``rooms``, on every
+    node or ``only`` on that one."""
+    cpu, memory = sign * request.cpu_milli, sign * request.memory_mib
+    for pod in pods:
+        if only is not None and pod.node != only:
+            continue
+        entry = rooms.get(pod.node)
+        if entry is None:
+            entry = rooms[pod.node] = [cpu, memory, {}]
+        else:
+            entry[0] += cpu
+            entry[1] += memory
+        if pod.devices:
+            back_of = entry[2]
+            for index, (milli, held) in zip(pod.devices, pod.needs, strict=True):
+                back = back_of.get(index)
+                if back is None:
+                    back_of[index] = [sign * milli, sign * held]
+                else:
+                    back[0] += sign * milli
+                    back[1] += sign * held
+
+
+def fits_after(
+    node: NodeState,
+    request: PodRequest,
+    pool: str,
+    room: list,
+    touched: Iterable[int],
+    qualified: dict[str, set[int]],
+) -> bool:
+    """Whether one pod of ``request`` (of ``pool``) fits on ``node`` with ``room`` given back,
+    asked again after only the devices ``touched`` got more back: those are looked at again
+    (the others' room is unchanged since), after a first look at all of them recorded in
+    ``qualified``."""
+    if node.pool != pool:
+        return False
+    if request.gpus > 0 and request.gpu_models is not None and node.gpu_model not in request.gpu_models:
+        return False
+    if request.gpus > 0:
+        good = qualified.get(node.name)
+        back_of = room[2]
+        if good is None:
+            good = qualified[node.name] = {d.index for d in node.devices if device_takes(d, request, back_of)}
+        else:
+            listed = node.devices
+            for index in touched:
+                if index in good:
+                    continue
+                device = listed[index] if 0 <= index < len(listed) and listed[index].index == index else None
+                if device is None:
+                    device = next((d for d in listed if d.index == index), None)
+                if device is not None and device_takes(device, request, back_of):
+                    good.add(index)
+        if len(good) < request.gpus:
+            return False
+    if node.cpu_free_milli is not None and node.cpu_free_milli + room[0] < request.cpu_milli:
+        return False
+    return node.memory_free_mib is None or node.memory_free_mib + room[1] >= request.memory_mib
+
+
+def device_takes(device: Device, request: PodRequest, back_of: dict[int, list[int]]) -> bool:
+    """Whether ``device``, with ``back_of`` its index given back, has room for one share."""
+    if not device.healthy:
+        return False
+    need = device_need(device, request)
+    if need is None:
+        return False
+    free, free_memory = device.free_milli, device.free_memory_mib
+    back = back_of.get(device.index)
+    if back is not None:
+        free, free_memory = free + back[0], free_memory + back[1]
+    return free >= need[0] and free_memory >= need[1]
