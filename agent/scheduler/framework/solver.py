@@ -5,7 +5,8 @@ The decisions are those of that plain procedure; what makes it affordable on a l
 how it is carried out: no scan at all when even every candidate's eviction would not make room
 (``could_fit_without``), and capacity given back only on the nodes where the job may land
 (``_evict_then_place``), so a scan through hundreds of small victims costs little more than
-counting them.
+counting them; and, for a lone pod that fits nowhere yet, the point where the scan would first
+find room read from an index kept across jobs (``_evict_on_first_fit``, :mod:`.first_fit`).
 """
 
 from __future__ import annotations
@@ -59,12 +60,13 @@ def evict_to_fit(
     # the job is bound to fail. Asked once here, then only of the victims' nodes.
     needed = session.min_available(job)
     may_fit = needed < 1 or session.place_pod(job) is not None
-    indexed = first_fit is not None and not (may_fit or relocate) and max_victims is None
-    indexed = indexed and needed == job.workload.pods == 1
+    # The index serves a lone pod that fits nowhere yet (see ``_evict_on_first_fit``).
+    lone = not (may_fit or relocate) and max_victims is None and needed == job.workload.pods == 1
+    index = first_fit if lone else None
     bound: Callable[[Iterable[tuple[Job, tuple[PodAt, ...]]]], bool] | None = None
     # An index already built answers at once; a new one must first walk its victims, which the
     # bound spares a job that cannot fit at all.
-    if candidates is not None and not (may_fit and needed <= 1) and not (indexed and first_fit.built):  # type: ignore[union-attr]
+    if candidates is not None and not (may_fit and needed <= 1) and not (index is not None and index.built):
         # A lone pod that fits nowhere now can only fit where a candidate leaves.
         count_untouched = needed > 1
         if isinstance(candidates, Freed) or relocate:
@@ -83,8 +85,8 @@ def evict_to_fit(
 
     if relocate:
         return _evict_and_move(session, job, victims, eligible, reason, max_victims, may_fit)
-    if indexed:
-        decided = _evict_on_first_fit(session, job, first_fit, reason, holds, all_eligible)  # type: ignore[arg-type]
+    if index is not None:
+        decided = _evict_on_first_fit(session, job, index, reason, holds, all_eligible)
         if decided is not None:
             return decided
     return _evict_then_place(session, job, victims, eligible, reason, holds, max_victims, may_fit, bound)
