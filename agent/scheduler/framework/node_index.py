@@ -42,6 +42,8 @@ class NodeIndex:
         self._signature: dict[str, Signature] = {}
         self._groups: dict[str, dict[Signature, list[int]]] = defaultdict(dict)
         self._free: dict[str, int] = defaultdict(int)
+        self._members: dict[str, dict[Signature, int]] = defaultdict(lambda: defaultdict(int))
+        """Per pool and signature: how many nodes are in that state now."""
         # Positions of nodes changed since the index was last read. Refiling is deferred to the
         # next read because solvers change the same nodes many times in between (evict, then
         # put back), and a node back in the state it was filed under needs no new entry.
@@ -59,6 +61,7 @@ class NodeIndex:
         key = signature(node) if key is None else key
         self._signature[node.name] = key
         heapq.heappush(self._groups[node.pool].setdefault(key, []), self._position[node.name])
+        self._members[node.pool][key] += 1
         self._free[node.pool] += node.free_gpu_milli()
 
     def update(self, node: NodeState) -> None:
@@ -72,6 +75,7 @@ class NodeIndex:
             before, key = self._signature[node.name], signature(node)
             if key != before:
                 self._free[before[0]] -= sum(free for free, _, _, healthy in before[-1] if healthy)
+                self._members[before[0]][before] -= 1
                 self._add(node, key)
                 self._touched.append((before[0], before))
                 self._touched.append((key[0], key))
@@ -115,6 +119,23 @@ class NodeIndex:
                 return self._nodes[position]
             heapq.heappop(heap)  # the group changed since: its new entry is in the heap
         return None
+
+    def groups(self, pool: str, leaving_out: Iterable[str] = ()) -> list[tuple[NodeState, int]]:
+        """Every group of ``pool`` as its earliest node and how many nodes it holds, the nodes
+        named in ``leaving_out`` not counted (groups left empty are not listed): for questions
+        whose answer depends only on a node's capacity."""
+        self._refile()
+        members = dict(self._members[pool])
+        for name in leaving_out:
+            key = self._signature.get(name)
+            if key is not None and key[0] == pool:
+                members[key] -= 1
+        found = []
+        for key, count in members.items():
+            position = self._earliest(pool, key) if count > 0 else None
+            if position is not None:
+                found.append((position, self._nodes[position], count))
+        return [(node, count) for _, node, count in sorted(found, key=lambda entry: entry[0])]
 
     def free_milli(self, pool: str) -> int:
         """Free milli-GPUs on the healthy devices of ``pool``."""

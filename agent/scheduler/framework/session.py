@@ -248,6 +248,12 @@ class Session:
         assert self.index is not None
         return self.index.best(pool, ranked, score)
 
+    def node_groups(self, pool: str, leaving_out: Iterable[str] = ()) -> list[tuple[NodeState, int]]:
+        """The nodes of ``pool`` by capacity state: one node of each and how many are in it,
+        leaving out those named (see ``NodeIndex.groups``)."""
+        assert self.index is not None
+        return self.index.groups(pool, leaving_out)
+
     def free_milli(self, pool: str) -> int:
         """Free milli-GPUs in ``pool`` now."""
         assert self.index is not None

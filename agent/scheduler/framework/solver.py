@@ -19,7 +19,7 @@ from agent.scheduler.framework.jobs import Job, PodAt
 from agent.scheduler.framework.room import add_held, fits_after
 from agent.scheduler.framework.session import Session
 from agent.scheduler.framework.statement import Statement
-from agent.scheduler.placement import NodeState, PodRequest, device_need, fits
+from agent.scheduler.placement import MILLI, NodeState, PodRequest, device_need, fits
 
 BOUND_AFTER = 4096
 """Victims a scan stops before it asks whether evicting every candidate could make room."""
@@ -318,13 +318,15 @@ def could_fit_without(
     request = job.request
     # For one more pod of a share of each device, a node counts only if enough of its devices
     # could hold a share: read from a sorted list kept per node, asked of every shape in turn.
+    # So too for any number of pods when a device holds at most one share (over half of it).
     by_share = request.gpus > 0 and request.gpu_memory_mib is None
+    lone_shares = by_share and 2 * request.milli > MILLI
     found = 0
     for name, (cpu, memory, devices) in freed.items():
         node = nodes[name]
         if node.pool != job.pool:
             continue
-        if by_share and needed - found == 1:
+        if lone_shares or (by_share and needed - found == 1):
             free = candidates.most_free(node, devices)
             if len(free) < request.gpus or free[request.gpus - 1] < request.milli:
                 continue
@@ -332,11 +334,12 @@ def could_fit_without(
         if found >= needed:
             return True
     if count_untouched:
-        for node in session.nodes_for(job):
-            if node.name not in freed:
-                found += _pods_fitting(node, job.request, 0, 0, {}, needed - found)
-                if found >= needed:
-                    return True
+        # Nodes in one state take as many pods each: counted per capacity group, node by node's
+        # allowance at most (each group's first node asked with what is still needed).
+        for node, count in session.node_groups(job.pool, leaving_out=freed):
+            found += count * _pods_fitting(node, job.request, 0, 0, {}, needed - found)
+            if found >= needed:
+                return True
     return False
 
 
