@@ -121,9 +121,10 @@ class NodeIndex:
         return None
 
     def groups(self, pool: str, leaving_out: Iterable[str] = ()) -> list[tuple[NodeState, int]]:
-        """Every group of ``pool`` as its earliest node and how many nodes it holds, the nodes
-        named in ``leaving_out`` not counted (groups left empty are not listed): for questions
-        whose answer depends only on a node's capacity."""
+        """Every group of ``pool`` as its earliest node (which stands for the group's state,
+        left out or not) and how many nodes it holds, those named in ``leaving_out`` not counted
+        (groups left empty are not listed): for questions whose answer depends only on a node's
+        capacity."""
         self._refile()
         members = dict(self._members[pool])
         for name in leaving_out:

@@ -59,3 +59,20 @@ def test_the_kept_ranking_chooses_as_a_full_scan_does_while_pods_come_and_go(nam
             continue
         assert (got[0].name, got[1]) == (expected[0].name, expected[1]), step
         placed.append((job.request, session.take(job, *got)))
+
+
+def test_groups_count_the_nodes_in_each_state_leaving_out_those_named() -> None:
+    nodes = tuple(Node(f"n{i}", gpus=2) for i in range(5))
+    session = Session(Snapshot(nodes=nodes, workloads=(Workload("probe", "p"),)), DEFAULT_PLUGINS)
+    job = session.jobs["probe"]
+    session.take(job, session.nodes["n1"], (0,))
+    session.take(job, session.nodes["n3"], (0,))
+
+    groups = {(node.name, count) for node, count in session.node_groups("default")}
+    assert groups == {("n0", 3), ("n1", 2)}  # n0, n2, n4 untouched; n1 and n3 half used
+
+    # A group's node stands for its state, whichever nodes are left out.
+    groups = {(node.name, count) for node, count in session.node_groups("default", leaving_out=["n0", "n1"])}
+    assert groups == {("n0", 2), ("n1", 1)}
+    assert {count for _, count in session.node_groups("default", leaving_out=["n1", "n3"])} == {3}
+    assert session.node_groups("elsewhere") == []
