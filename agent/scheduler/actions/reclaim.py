@@ -20,10 +20,9 @@ def reclaim(session: Session) -> None:
     failed: set[tuple] = set()
     checks = session.reclaim_victim_checks
     # Per pool, set of projects to take from, and request: where a lone pod first fits as
-    # their victims go in order (see ``FirstFit``; each victim's fair-share rule is still
-    # asked in turn, by the solver).
-    # An index pays off from a key's second job on: the first scans (and a shape that fails is
-    # not asked again).
+    # their victims go in order (see ``FirstFit``; the solver still asks each victim's
+    # fair-share rule in turn). An index pays off from a key's second job on: the first scans,
+    # and a shape that fails is not asked again.
     first_fits: dict[tuple, FirstFit] = {}
     asked: set[tuple] = set()
     for job in in_queue_order(session, session.pending_jobs()):
