@@ -57,9 +57,10 @@ def preempt(session: Session) -> None:
             if placed.project == job.project and placed.pool == job.pool:
                 counted[1].add(placed, pods)
         counted[0] = len(session.placed)
-        first_fit = first_fits.get((key, job.request))
+        first_fit = first_fits.get((key, job.request, job.workload.pods))
         if first_fit is None:
-            first_fit = first_fits[key, job.request] = FirstFit(session, victims, job.request, job.pool, eligible)
+            first_fit = FirstFit(session, victims, job.request, job.pool, eligible, job.workload.pods)
+            first_fits[key, job.request, job.workload.pods] = first_fit
         if evict_to_fit(session, job, victims, eligible, reason, holds, candidates=counted[1], first_fit=first_fit):
             session.reasons.pop(job.name, None)
         else:

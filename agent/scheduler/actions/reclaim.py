@@ -54,12 +54,13 @@ def reclaim(session: Session) -> None:
             key=session.victim_key,
         )
         reason = f"reclaimed by project {job.project} for {job.name}"
-        key = (job.pool, frozenset(lists_of), job.request)
+        key = (job.pool, frozenset(lists_of), job.request, job.workload.pods)
         first_fit = first_fits.get(key)
-        if first_fit is None and key in asked and job.workload.pods == 1:
+        if first_fit is None and key in asked:
             # Merged lazily: the index reads only as far as it needs.
             every = heapq.merge(*(list(by_queue[project, job.pool]) for project in key[1]), key=session.victim_key)
-            first_fit = first_fits[key] = FirstFit(session, every, job.request, job.pool, session.evictable)
+            first_fit = FirstFit(session, every, job.request, job.pool, session.evictable, job.workload.pods)
+            first_fits[key] = first_fit
         asked.add(key)
         if lists_of and evict_to_fit(
             session,

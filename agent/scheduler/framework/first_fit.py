@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
 from agent.scheduler.framework.jobs import Job, PodAt
-from agent.scheduler.framework.room import add_held, fits_after
+from agent.scheduler.framework.room import add_held, fits_after, pods_fitting
 from agent.scheduler.framework.session import Session
-from agent.scheduler.placement import PodRequest
+from agent.scheduler.placement import NodeState, PodRequest
 
 
 class FirstFit:
@@ -38,6 +38,7 @@ class FirstFit:
         request: PodRequest,
         pool: str,
         eligible: Callable[[Job], bool],
+        pods: int = 1,
     ) -> None:
         self.session = session
         self.victims: list[Job] = []
@@ -46,6 +47,8 @@ class FirstFit:
         self.request = request
         self.pool = pool
         self.eligible = eligible
+        self.pods = pods
+        """The job's pods, all needed (a gang places all or none)."""
         self._reset()
 
     def _reset(self) -> None:
@@ -63,6 +66,12 @@ class FirstFit:
         """Per node: its devices that would take a share with that given back."""
         self.fit_at: dict[str, int] = {}
         """Nodes that fit, and the position after which they do."""
+        self.gains: dict[str, list[int]] = {}
+        """For more than one pod, per node that fits one: the position after which each pod
+        more might fit there, counted generously (``room.pods_fitting``); a node that fits none
+        takes none, so the count stays an upper bound of what placing can do."""
+        self.gained = 0
+        """How many gains there are in all."""
         self.changes_read = len(self.session.changed_nodes)
 
     @property
@@ -71,16 +80,25 @@ class FirstFit:
         return self.swept > 0
 
     def first(self) -> tuple[int, list[str]] | None:
-        """The first position after which some node fits, and those nodes; None if none does
-        even with every victim gone."""
+        """The first position after which some node fits (for more than one pod: after which
+        the nodes might hold them all), and the nodes that fit one pod by then; None if that
+        never comes even with every victim gone."""
         if not self._catch_up():
             self._reset()
-        while not self.fit_at and self._sweep_one():
-            pass
-        if not self.fit_at:
-            return None
-        first = min(self.fit_at.values())
-        return first, [name for name, at in self.fit_at.items() if at == first]
+        if self.pods == 1:
+            while not self.fit_at and self._sweep_one():
+                pass
+            if not self.fit_at:
+                return None
+            first = min(self.fit_at.values())
+        else:
+            while self.gained < self.pods and self._sweep_one():
+                pass
+            gained = sorted(chain.from_iterable(self.gains.values()))
+            if len(gained) < self.pods:
+                return None
+            first = gained[self.pods - 1]
+        return first, [name for name, at in self.fit_at.items() if at <= first]
 
     def evicted_with(self, position: int, nodes: list[str]) -> list[Job]:
         """The running victims up to ``position`` with a pod on one of ``nodes``, in list order."""
@@ -106,6 +124,7 @@ class FirstFit:
         node = self.session.nodes[name]
         for found in (self.fit_at, self.room, self.qualified):
             found.pop(name, None)
+        self.gained -= len(self.gains.pop(name, ()))
         for position in self.on_node[name]:
             victim = self.victims[position]
             pods = victim.pods
@@ -115,10 +134,25 @@ class FirstFit:
                 return False
             add_held(self.room, victim.request, pods, 1, only=name)
             touched = [index for pod in pods if pod.node == name for index in pod.devices]
-            if fits_after(node, self.request, self.pool, self.room[name], touched, self.qualified):
-                self.fit_at[name] = position
-                return True
+            self._count(node, position, touched)
+            if self.pods == 1 and name in self.fit_at:
+                break
         return True
+
+    def _count(self, node: NodeState, position: int, touched: Iterable[int]) -> None:
+        """Note what ``node`` may take once the victim at ``position`` is counted in its room:
+        whether one pod fits, and from then on (for more than one pod) how many might."""
+        name, room = node.name, self.room[node.name]
+        if name not in self.fit_at:
+            if not fits_after(node, self.request, self.pool, room, touched, self.qualified):
+                return
+            self.fit_at[name] = position
+        if self.pods > 1:
+            gained = self.gains.setdefault(name, [])
+            now = pods_fitting(node, self.request, room[0], room[1], room[2], self.pods)
+            if now > len(gained):
+                self.gained += now - len(gained)
+                gained.extend([position] * (now - len(gained)))
 
     def _sweep_one(self) -> bool:
         """Meet the next victim; False when there is none left."""
@@ -135,12 +169,8 @@ class FirstFit:
         self.pods_of.append(pods)
         add_held(self.room, victim.request, pods, 1)
         for pod in pods:
-            name = pod.node
-            listed = self.on_node[name]
+            listed = self.on_node[pod.node]
             if not listed or listed[-1] != position:
                 listed.append(position)
-            if name not in self.fit_at and fits_after(
-                self.session.nodes[name], self.request, self.pool, self.room[name], pod.devices, self.qualified
-            ):
-                self.fit_at[name] = position
+            self._count(self.session.nodes[pod.node], position, pod.devices)
         return True

@@ -89,3 +89,43 @@ def device_takes(device: Device, request: PodRequest, back_of: dict[int, list[in
     if back is not None:
         free, free_memory = free + back[0], free_memory + back[1]
     return free >= need[0] and free_memory >= need[1]
+
+
+def pods_fitting(
+    node: NodeState, request: PodRequest, cpu: int, memory: int, devices: dict[int, list[int]], most: int
+) -> int:
+    """At most ``most``: how many pods of ``request`` ``node`` might take with ``cpu``, ``memory``
+    and ``devices`` (index -> [milli, memory]) given back; an upper bound, not a packing."""
+    if request.gpus > 0 and request.gpu_models is not None and node.gpu_model not in request.gpu_models:
+        return 0
+    count = most
+    if node.cpu_free_milli is not None and request.cpu_milli:
+        count = min(count, (node.cpu_free_milli + cpu) // request.cpu_milli)
+    if node.memory_free_mib is not None and request.memory_mib:
+        count = min(count, (node.memory_free_mib + memory) // request.memory_mib)
+    if request.gpus <= 0 or count <= 0:
+        return max(count, 0)
+    gpus = request.gpus
+    if len(node.devices) < gpus:
+        return 0
+    slots = 0
+    need: tuple[int, int] | None = None
+    memory_of_need = -1
+    for device in node.devices:
+        if not device.healthy:
+            continue
+        if device.memory_mib != memory_of_need:
+            # A node's devices are usually all alike.
+            need, memory_of_need = device_need(device, request), device.memory_mib
+        if need is None:
+            continue
+        free, free_memory = device.free_milli, device.free_memory_mib
+        back = devices.get(device.index)
+        if back is not None:
+            free, free_memory = free + back[0], free_memory + back[1]
+        room = free // need[0]
+        if need[1] and free_memory // need[1] < room:
+            room = free_memory // need[1]
+        # A pod uses a device at most once.
+        slots += room if room < count else count
+    return min(count, slots // gpus)

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable
 
 from agent.scheduler.framework.first_fit import FirstFit
 from agent.scheduler.framework.jobs import Job, PodAt
-from agent.scheduler.framework.room import add_held, fits_after
+from agent.scheduler.framework.room import add_held, fits_after, pods_fitting
 from agent.scheduler.framework.session import Session
 from agent.scheduler.framework.statement import Statement
-from agent.scheduler.placement import MILLI, NodeState, PodRequest, device_need, fits
+from agent.scheduler.placement import MILLI, NodeState, fits
 
 BOUND_AFTER = 4096
 """Victims a scan stops before it asks whether evicting every candidate could make room."""
@@ -60,9 +60,10 @@ def evict_to_fit(
     # the job is bound to fail. Asked once here, then only of the victims' nodes.
     needed = session.min_available(job)
     may_fit = needed < 1 or session.place_pod(job) is not None
-    # The index serves a lone pod that fits nowhere yet (see ``_evict_on_first_fit``).
-    lone = not (may_fit or relocate) and max_victims is None and needed == job.workload.pods == 1
-    index = first_fit if lone else None
+    # The index serves a job, all of whose pods are needed, that fits nowhere yet (see
+    # ``_evict_on_first_fit``).
+    whole = not (may_fit or relocate) and max_victims is None and needed == job.workload.pods >= 1
+    index = first_fit if whole and first_fit is not None and first_fit.pods == needed else None
     bound: Callable[[Iterable[tuple[Job, tuple[PodAt, ...]]]], bool] | None = None
     # An index already built answers at once; a new one must first walk its victims, which the
     # bound spares a job that cannot fit at all.
@@ -330,57 +331,17 @@ def could_fit_without(
             free = candidates.most_free(node, devices)
             if len(free) < request.gpus or free[request.gpus - 1] < request.milli:
                 continue
-        found += _pods_fitting(node, request, cpu, memory, devices, needed - found)
+        found += pods_fitting(node, request, cpu, memory, devices, needed - found)
         if found >= needed:
             return True
     if count_untouched:
         # Nodes in one state take as many pods each: counted per capacity group, node by node's
         # allowance at most (each group's first node asked with what is still needed).
         for node, count in session.node_groups(job.pool, leaving_out=freed):
-            found += count * _pods_fitting(node, job.request, 0, 0, {}, needed - found)
+            found += count * pods_fitting(node, job.request, 0, 0, {}, needed - found)
             if found >= needed:
                 return True
     return False
-
-
-def _pods_fitting(
-    node: NodeState, request: PodRequest, cpu: int, memory: int, devices: dict[int, list[int]], most: int
-) -> int:
-    """At most ``most``: how many pods of ``request`` ``node`` might take with ``cpu``, ``memory``
-    and ``devices`` (index -> [milli, memory]) given back; an upper bound, not a packing."""
-    if request.gpus > 0 and request.gpu_models is not None and node.gpu_model not in request.gpu_models:
-        return 0
-    count = most
-    if node.cpu_free_milli is not None and request.cpu_milli:
-        count = min(count, (node.cpu_free_milli + cpu) // request.cpu_milli)
-    if node.memory_free_mib is not None and request.memory_mib:
-        count = min(count, (node.memory_free_mib + memory) // request.memory_mib)
-    if request.gpus <= 0 or count <= 0:
-        return max(count, 0)
-    gpus = request.gpus
-    if len(node.devices) < gpus:
-        return 0
-    slots = 0
-    need: tuple[int, int] | None = None
-    memory_of_need = -1
-    for device in node.devices:
-        if not device.healthy:
-            continue
-        if device.memory_mib != memory_of_need:
-            # A node's devices are usually all alike.
-            need, memory_of_need = device_need(device, request), device.memory_mib
-        if need is None:
-            continue
-        free, free_memory = device.free_milli, device.free_memory_mib
-        back = devices.get(device.index)
-        if back is not None:
-            free, free_memory = free + back[0], free_memory + back[1]
-        room = free // need[0]
-        if need[1] and free_memory // need[1] < room:
-            room = free_memory // need[1]
-        # A pod uses a device at most once.
-        slots += room if room < count else count
-    return min(count, slots // gpus)
 
 
 def evictable_by_queue(session: Session) -> dict[tuple[str, str], deque[Job]]:

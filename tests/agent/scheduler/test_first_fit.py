@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from agent.scheduler import Node, RunningPod, Snapshot, Workload
+from agent.scheduler import Node, PoolQuota, Queue, RunningPod, Snapshot, Workload
 from agent.scheduler.bench_cases import CASES, build
 from agent.scheduler.cycle import run_cycle
 from agent.scheduler.framework import Session, solver
@@ -19,23 +19,66 @@ from agent.scheduler.plugins import DEFAULT_PLUGINS
 CROWDED = replace(CASES["cluster-4k-skewed"], nodes=40, running=1_300, pending=300)
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_evictions_through_the_index_decide_what_the_plain_scan_decides(monkeypatch, seed):
-    snapshot = build(CROWDED, seed)
+def through_index_and_scan(monkeypatch, snapshot):
+    """The cycle's outcome through the index and through the scan alone, and what each use of
+    the index decided, by kind ("preempted", "reclaimed", or "gang" for a job of several pods)."""
     shortcut = solver._evict_on_first_fit
     decided: list[tuple[str, bool | None]] = []
 
     def watched(session, job, first_fit, reason, *rest):
-        decided.append((reason.split()[0], shortcut(session, job, first_fit, reason, *rest)))
+        kind = reason.split()[0] if job.workload.pods == 1 else "gang"
+        decided.append((kind, shortcut(session, job, first_fit, reason, *rest)))
         return decided[-1][1]
 
     monkeypatch.setattr(solver, "_evict_on_first_fit", watched)
     indexed = run_cycle(snapshot)
     monkeypatch.setattr(solver, "_evict_on_first_fit", lambda *args, **kwargs: None)  # always the scan
-    scanned = run_cycle(snapshot)
+    return decided, indexed, run_cycle(snapshot)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_evictions_through_the_index_decide_what_the_plain_scan_decides(monkeypatch, seed):
+    decided, indexed, scanned = through_index_and_scan(monkeypatch, build(CROWDED, seed))
 
     assert ("preempted", True) in decided and ("reclaimed", True) in decided, "an action never used the index"
     assert indexed == scanned
+
+
+def gangs_over_victims(project_of_gangs: str, gang_priority: int) -> Snapshot:
+    """Six 4-GPU nodes full of project p's preemptible work, newest last (a whole GPU each, or
+    two halves), and three gangs of four one-GPU pods waiting."""
+    running = []
+    for n in range(6):
+        for d in range(4):
+            if (n + d) % 3:
+                running.append(
+                    Workload(f"w{n}{d}", "p", running=(RunningPod(f"n{n}", (d,), 0.0),), submitted_at=n * 4 + d)
+                )
+            else:
+                for h in range(2):
+                    pod = RunningPod(f"n{n}", (d,), 0.0)
+                    running.append(
+                        Workload(f"h{n}{d}{h}", "p", gpu_portion=0.5, running=(pod,), submitted_at=n * 4 + d)
+                    )
+    gangs = [
+        Workload(f"gang{i}", project_of_gangs, priority=gang_priority, pods=4, gpus=1, submitted_at=100 + i)
+        for i in range(3)
+    ]
+    quotas = (queue("p", 0), queue("q", 16)) if project_of_gangs == "q" else (queue("p", 24),)
+    return Snapshot(nodes=tuple(Node(f"n{n}", gpus=4) for n in range(6)), queues=quotas, workloads=(*running, *gangs))
+
+
+def queue(name: str, gpus: int) -> Queue:
+    return Queue(name=name, quotas={"default": PoolQuota(deserved_milli=gpus * 1000)})
+
+
+@pytest.mark.parametrize(("project", "priority"), [("p", 75), ("q", 50)], ids=["preempt", "reclaim"])
+def test_gangs_go_through_the_index_too_and_decide_the_same(monkeypatch, project, priority):
+    decided, indexed, scanned = through_index_and_scan(monkeypatch, gangs_over_victims(project, priority))
+
+    assert ("gang", True) in decided, "no gang went through the index"
+    assert indexed == scanned
+    assert sum(1 for name in indexed.placements if name.startswith("gang")) >= 2
 
 
 def half(name: str, node: str, device: int = 0, project: str = "p") -> Workload:
