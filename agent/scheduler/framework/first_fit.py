@@ -9,6 +9,10 @@ session's change log) or, going further down the list, for the nodes met there. 
 project and request asking one after another then cost what changed, not a walk from the top
 of a list of thousands each time.
 
+A gang (all of several pods needed) cannot start before the nodes that fit one of its pods
+might hold them all, so for it each such node also counts, generously, how many pods it might
+take, and the point is where those counts first add up.
+
 Valid while the listed victims only run where they ran or stop (an action that evicts, but
 moves no victim); a victim found elsewhere makes the index start over.
 """
@@ -27,9 +31,9 @@ from agent.scheduler.placement import NodeState, PodRequest
 
 class FirstFit:
     """Per node, the position in ``victims`` after whose eviction it first fits one pod of
-    ``request`` (victims not running, or not ``eligible``, skipped). ``eligible`` must not
-    depend on the session's state (a rule that does, the solver asks of the victims up to the
-    position found)."""
+    ``request`` (victims not running, or not ``eligible``, skipped), and for a gang of ``pods``
+    how many it might hold after each. ``eligible`` must not depend on the session's state (a
+    rule that does, the solver asks of the victims up to the position found)."""
 
     def __init__(
         self,

@@ -5,8 +5,8 @@ The decisions are those of that plain procedure; what makes it affordable on a l
 how it is carried out: no scan at all when even every candidate's eviction would not make room
 (``could_fit_without``), and capacity given back only on the nodes where the job may land
 (``_evict_then_place``), so a scan through hundreds of small victims costs little more than
-counting them; and, for a lone pod that fits nowhere yet, the point where the scan would first
-find room read from an index kept across jobs (``_evict_on_first_fit``, :mod:`.first_fit`).
+counting them; and, for a job that fits nowhere yet, the point where the scan would first find
+room read from an index kept across jobs (``_evict_on_first_fit``, :mod:`.first_fit`).
 """
 
 from __future__ import annotations
@@ -211,12 +211,14 @@ def _evict_on_first_fit(
     holds: Callable[[], bool],
     all_eligible: Callable[[list[Job]], bool] | None = None,
 ) -> bool | None:
-    """``_evict_then_place``'s decision for a lone pod that fits nowhere now, reached without
-    touching the victims that do not matter; None when it cannot tell, and the scan decides.
+    """``_evict_then_place``'s decision for a job that fits nowhere now and needs all its pods,
+    reached without touching the victims that do not matter; None when it cannot tell, and the
+    scan decides.
 
-    The scan stops victims until, at the first position ``first_fit`` finds, some nodes fit;
-    the pod goes to one of them, and the victims elsewhere, never given back, are counted
-    again. When the job's queues admit it before any eviction and the end state holds, every
+    The scan stops victims, giving back what they hold on the nodes that fit a pod, and places
+    nothing before the first position ``first_fit`` finds (no node fits, or for a gang the nodes
+    could not hold every pod). There the pods go to those nodes if they go anywhere (else the
+    scan decides), and the victims elsewhere, never given back, are counted again. When the job's queues admit it before any eviction and the end state holds, every
     rule the scan checks on the way holds too (the rules only cap usage, and the scan's states
     use less), so evicting the victims up to there on those nodes, placing the job, and putting
     back those it does not need is the scan's outcome. Where a victim's eligibility depends on
