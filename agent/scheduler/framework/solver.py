@@ -218,12 +218,13 @@ def _evict_on_first_fit(
     The scan stops victims, giving back what they hold on the nodes that fit a pod, and places
     nothing before the first position ``first_fit`` finds (no node fits, or for a gang the nodes
     could not hold every pod). There the pods go to those nodes if they go anywhere (else the
-    scan decides), and the victims elsewhere, never given back, are counted again. When the job's queues admit it before any eviction and the end state holds, every
-    rule the scan checks on the way holds too (the rules only cap usage, and the scan's states
-    use less), so evicting the victims up to there on those nodes, placing the job, and putting
-    back those it does not need is the scan's outcome. Where a victim's eligibility depends on
-    those stopped before it, the scan reaches that position the same way only if every victim
-    up to it is eligible in turn (``all_eligible``). Otherwise the scan runs."""
+    scan decides), and the victims elsewhere, never given back, are counted again. When the
+    job's queues admit it before any eviction and the end state holds, every rule the scan
+    checks on the way holds too (the rules only cap usage, and the scan's states use less), so
+    evicting the victims up to there on those nodes, placing the job, and putting back those it
+    does not need is the scan's outcome. Where a victim's eligibility depends on those stopped
+    before it, the scan reaches that position the same way only if every victim up to it is
+    eligible in turn (``all_eligible``). Otherwise the scan runs."""
     if session.admit(job) is not None:
         return None
     found = first_fit.first()
