@@ -74,6 +74,15 @@ async def say_hello(comm: WebsocketCommunicator, workloads=(), features=None):
     return welcome, desired
 
 
+async def desired_at_hello(cluster: Cluster, token: str):
+    """The full desired state an agent is sent when it says hello (it then goes)."""
+    comm = communicator(cluster, token)
+    await comm.connect()
+    _, desired = await say_hello(comm)
+    await comm.disconnect()
+    return desired
+
+
 def make_workload(project, name="w1") -> Workload:
     return Workload.objects.create(
         name=name, project=project, cluster=project.cluster, command="true", created_at=datetime.now(UTC)

@@ -14,7 +14,7 @@ from clusters import pools, services
 from clusters.models import Node, NodePool
 from clusters.pools import PoolSettings
 from tests.accounts.conftest import client_for
-from tests.clusters.test_agent_endpoint import INVENTORY, communicator, receive, say_hello
+from tests.clusters.test_agent_endpoint import INVENTORY, communicator, desired_at_hello, receive, say_hello
 from tests.clusters.test_queue_push import async_run
 from workloads import services as workload_services
 from workloads.models import Workload
@@ -39,14 +39,7 @@ def test_the_full_desired_state_carries_each_pool_with_its_nodes_and_placement(r
     cluster, token, _ = registered
     pools.create_pool(cluster, "rack-one", BY_RACK, by="test")
 
-    async def scenario():
-        comm = communicator(cluster, token)
-        await comm.connect()
-        _, desired = await say_hello(comm)
-        await comm.disconnect()
-        return desired
-
-    desired = async_run(scenario)
+    desired = async_run(lambda: desired_at_hello(cluster, token))
     # node-a reported itself at hello, unlabelled: the default pool takes it.
     assert pool_nodes(desired) == {"default": ["node-a"], "rack-one": []}
     (rack,) = [pool for pool in desired.node_pools if pool.name == "rack-one"]

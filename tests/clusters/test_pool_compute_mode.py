@@ -15,7 +15,7 @@ from clusters import pools, services
 from clusters.models import NodePool
 from clusters.pools import PoolSettings, assign_nodes
 from tests.accounts.conftest import client_for
-from tests.clusters.test_agent_endpoint import INVENTORY, communicator, receive, say_hello
+from tests.clusters.test_agent_endpoint import INVENTORY, communicator, desired_at_hello, receive
 from tests.clusters.test_node_pool_push import change_within_a_second
 from tests.clusters.test_queue_push import async_run
 
@@ -88,14 +88,7 @@ def test_the_agent_gets_each_pools_compute_mode_at_hello_and_within_a_second_of_
     cluster, token = registered
     pools.create_pool(cluster, "rack-one", PoolSettings("rack", "r1", "binpack", "binpack", "strict"), by="test")
 
-    async def hello():
-        comm = communicator(cluster, token)
-        await comm.connect()
-        _, desired = await say_hello(comm)
-        await comm.disconnect()
-        return desired
-
-    desired = async_run(hello)
+    desired = async_run(lambda: desired_at_hello(cluster, token))
     assert {pool.name: pool.gpu_compute_mode for pool in desired.node_pools} == {
         "default": "fair",
         "rack-one": "strict",

@@ -11,7 +11,7 @@ from agent.protocol.messages import FEATURES
 from clusters import org, services
 from clusters.models import NodePool
 from clusters.org import QuotaInput, Share
-from tests.clusters.test_agent_endpoint import INVENTORY, communicator, receive, run, say_hello
+from tests.clusters.test_agent_endpoint import INVENTORY, communicator, desired_at_hello, receive, run, say_hello
 from workloads import services as workload_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,14 +29,7 @@ def test_the_full_desired_state_carries_every_queue_with_its_pool_quotas(registe
     pool = NodePool.objects.get(cluster=cluster, name="default")
     org.update_department(project.department, "", [QuotaInput(pool, "resources[0]", gpu=Share(2, 4, 3))])
 
-    async def scenario():
-        comm = communicator(cluster, token)
-        await comm.connect()
-        _, desired = await say_hello(comm)
-        await comm.disconnect()
-        return desired
-
-    desired = async_run(scenario)
+    desired = async_run(lambda: desired_at_hello(cluster, token))
     department, default_project = desired.queues
     assert (department.kind, department.name, department.parent) == ("department", "default", None)
     assert [(p.node_pool, p.gpu.deserved, p.gpu.limit, p.gpu.over_quota_weight) for p in department.pools] == [
