@@ -97,7 +97,11 @@ def test_an_agent_with_a_wrong_token_is_refused_at_the_handshake(registered):
     cluster, _, _ = registered
 
     async def scenario():
-        connected, _ = await communicator(cluster, "not-the-token").connect()
+        comm = communicator(cluster, "not-the-token")
+        connected, _ = await comm.connect()
+        # The refused consumer still waits on its channel layer: let it end, or closing the
+        # event loop cancels it mid-read on Redis, which could hang the run.
+        await comm.disconnect()
         assert connected is False
 
     run(scenario)
