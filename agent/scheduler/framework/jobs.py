@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from agent.scheduler.api import Workload
 from agent.scheduler.placement import MILLI, NodeState, PodRequest, device_need
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PodAt:
-    """One placed pod: node, device indexes, milli-GPUs it holds in all, portion of each device."""
+    """One placed pod: node, device indexes, milli-GPUs it holds in all, portion of each device.
+    Never changed once made (not frozen only because a frozen dataclass is several times slower
+    to make, and a large cycle loads a hundred thousand), so identical pods may share one."""
 
     node: str
     devices: tuple[int, ...]
@@ -25,32 +27,25 @@ class PodAt:
 class Job:
     """A workload in a session. ``pods`` is where it runs now (None while pending);
     ``original`` is where it ran when the cycle began. The workload's identity, queue and rank
-    are copied into plain fields because every action reads them many times."""
+    are copied into plain fields because every action reads them many times (see ``job_of``)."""
 
     workload: Workload
     request: PodRequest
     path: tuple[str, ...]
     estimate_milli: int
     rank: int
-    started_at: float = 0.0
+    started_at: float
+    name: str
+    project: str
+    pool: str
+    priority: int
+    preemptible: bool
     pods: tuple[PodAt, ...] | None = None
     original: tuple[PodAt, ...] | None = None
     victim: bool = False
     """Listed as a candidate victim this cycle (see ``solver.evictable_by_queue``)."""
     held_milli: int = 0
     """Milli-GPUs its pods hold while it runs (kept by ``Session.account``)."""
-    name: str = field(init=False)
-    project: str = field(init=False)
-    pool: str = field(init=False)
-    priority: int = field(init=False)
-    preemptible: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.name = self.workload.name
-        self.project = self.workload.project
-        self.pool = self.workload.pool
-        self.priority = self.workload.priority
-        self.preemptible = self.workload.is_preemptible
 
     @property
     def milli(self) -> int:
@@ -58,6 +53,25 @@ class Job:
         if self.pods is None:
             return self.estimate_milli
         return self.held_milli
+
+
+def job_of(
+    workload: Workload, request: PodRequest, path: tuple[str, ...], estimate: int, rank: int, started_at: float
+) -> Job:
+    """The job of ``workload`` in a session, its plain fields filled from the workload."""
+    return Job(
+        workload,
+        request,
+        path,
+        estimate,
+        rank,
+        started_at,
+        workload.name,
+        workload.project,
+        workload.pool,
+        workload.priority,
+        workload.is_preemptible,
+    )
 
 
 def pod_request(workload: Workload) -> PodRequest:

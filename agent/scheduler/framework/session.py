@@ -11,12 +11,12 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Hashable, Iterable
 
 from agent.scheduler.api import Node, Snapshot
-from agent.scheduler.framework.jobs import Job, PodAt, estimate_milli, pod_at, pod_request
+from agent.scheduler.framework.jobs import Job, PodAt, estimate_milli, job_of, pod_at, pod_request
 from agent.scheduler.framework.node_index import NodeIndex
 from agent.scheduler.framework.queues import QueueTree
 from agent.scheduler.framework.statement import Statement
-from agent.scheduler.placement import MILLI, Device, NodeState, give_back, take
-from agent.scheduler.placement.capacity import oversubscribed, take_trusted
+from agent.scheduler.placement import MILLI, Device, NodeState, PodRequest, give_back, take
+from agent.scheduler.placement.capacity import oversubscribed, running_needs, take_counted
 
 Admission = Callable[[Job, int], "str | None"]
 """Why ``job`` may not hold ``extra`` more milli-GPUs than counted now, or None if it may."""
@@ -101,18 +101,13 @@ class Session:
                 path = paths[workload.project] = self.tree.path(workload.project)
             request = pod_request(workload)
             pods = workload.running
-            job = Job(
-                workload=workload,
-                request=request,
-                path=path,
-                estimate_milli=estimate_milli(workload, request, largest[workload.pool]),
-                rank=ranks[workload.name],
-                started_at=(pods[0].started_at if len(pods) == 1 else min(pod.started_at for pod in pods))
-                if pods
-                else self.now,
-            )
-            self.jobs[workload.name] = job
-            if workload.running:
+            if pods:
+                started_at = pods[0].started_at if len(pods) == 1 else min(pod.started_at for pod in pods)
+            else:
+                started_at = self.now
+            estimate = estimate_milli(workload, request, largest[workload.pool])
+            job = self.jobs[workload.name] = job_of(workload, request, path, estimate, ranks[workload.name], started_at)
+            if pods:
                 running.append(job)
                 total = totals[job.project, job.pool, job.preemptible]
                 total[1] += request.cpu_milli * workload.pods
@@ -132,27 +127,31 @@ class Session:
         self.version += 1
 
     def _take_running_trusted(self, running: list[Job]) -> bool:
-        """Take what the running ``jobs`` hold, every pod's room checked at the end rather than
-        pod by pod (``take_trusted``): the snapshot's running work is almost always where the
-        cluster says it is, and this is most of a large cycle's loading. False if any check fails."""
+        """Take what the running ``jobs`` hold, checking every pod alone (``running_needs``) but
+        their room only once all is taken (``oversubscribed``): the snapshot's running work is
+        almost always where the cluster says it is, and this is most of a large cycle's loading.
+        Pods alike (node, devices, request) share one record and are taken at once. False if
+        any check fails, with the nodes then partly taken."""
         nodes = self.nodes
+        # (node, devices, request's id) -> [the pods' record, how many, request, needs]
+        alike: dict[tuple[str, tuple[int, ...], int], list] = {}
         for job in running:
             request = job.request
             pods = []
             for pod in job.workload.running:
-                node = nodes.get(pod.node)
-                needs = None if node is None else take_trusted(node, request, pod.gpus)
-                if needs is None:
-                    return False
-                if not needs:
-                    pods.append(PodAt(pod.node, (), 0, 0.0))
-                    continue
-                if request.gpu_memory_mib is None:
-                    portion = request.milli / MILLI
-                else:
-                    portion = request.gpu_memory_mib / node.devices[pod.gpus[-1]].memory_mib  # type: ignore[union-attr]
-                pods.append(PodAt(pod.node, pod.gpus, sum(milli for milli, _ in needs), portion, tuple(needs)))
+                key = (pod.node, pod.gpus, id(request))
+                found = alike.get(key)
+                if found is None:
+                    node = nodes.get(pod.node)
+                    needs = None if node is None else running_needs(node, request, pod.gpus)
+                    if needs is None:
+                        return False
+                    found = alike[key] = [_record(node, request, pod.gpus, needs), 0, request, needs]  # type: ignore[arg-type]
+                found[1] += 1
+                pods.append(found[0])
             job.pods = tuple(pods)
+        for (name, devices, _), (_, count, request, needs) in alike.items():
+            take_counted(nodes[name], request, devices, needs, count)
         return not any(oversubscribed(node) for node in nodes.values())
 
     def _take_running(self, job: Job, node_name: str, devices: tuple[int, ...]) -> PodAt:
@@ -292,6 +291,17 @@ class Session:
     def running_jobs(self) -> list[Job]:
         """Jobs running now, in snapshot order."""
         return [job for job in self.jobs.values() if job.pods is not None]
+
+
+def _record(node: NodeState, request: PodRequest, devices: tuple[int, ...], needs: list[tuple[int, int]]) -> PodAt:
+    """The record of a pod of ``request`` that took ``needs`` on ``devices`` of ``node``."""
+    if not needs:
+        return PodAt(node.name, (), 0, 0.0)
+    if request.gpu_memory_mib is None:
+        portion = request.milli / MILLI
+    else:
+        portion = request.gpu_memory_mib / node.devices[devices[-1]].memory_mib
+    return PodAt(node.name, devices, sum(milli for milli, _ in needs), portion, tuple(needs))
 
 
 def _node_state(node: Node) -> NodeState:

@@ -144,12 +144,11 @@ def take(node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> None:
     node.version += 1
 
 
-def take_trusted(node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> list[tuple[int, int]] | None:
-    """``take`` for work already running, whose room is checked once all of it is taken (see
-    ``oversubscribed``: taking only subtracts, so a node never short at the end never was on the
-    way). Checks the rules of each pod alone (devices listed, distinct, healthy, able to hold it;
-    pool; GPU type) and returns the (milli, memory MiB) taken on each device, or None, changing
-    nothing, if one fails."""
+def running_needs(node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> list[tuple[int, int]] | None:
+    """What a pod already running on ``devices`` of ``node`` holds on each: (milli, memory MiB)
+    per device, or None if it breaks a rule of a pod alone (devices listed, distinct, healthy,
+    able to hold it; pool; GPU type). Its room is checked once all running work is taken (see
+    ``take_counted``, ``oversubscribed``)."""
     if len(devices) != max(pod.gpus, 0):
         return None
     if pod.pool is not None and node.pool != pod.pool:
@@ -169,20 +168,29 @@ def take_trusted(node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> 
         needs.append(need)
     if len(devices) > 1 and len(set(devices)) != len(devices):
         return None
-    for i, (milli, memory) in zip(devices, needs, strict=True):
-        device = listed[i]
-        device.free_milli -= milli
-        device.free_memory_mib -= memory
-    if node.cpu_free_milli is not None:
-        node.cpu_free_milli -= pod.cpu_milli
-    if node.memory_free_mib is not None:
-        node.memory_free_mib -= pod.memory_mib
-    node.version += 1
     return needs
 
 
+def take_counted(
+    node: NodeState, pod: PodRequest, devices: tuple[int, ...], needs: list[tuple[int, int]], count: int
+) -> None:
+    """Subtract ``count`` pods of ``pod`` holding ``needs`` (see ``running_needs``) on
+    ``devices`` from ``node``, unchecked: taking only subtracts, so a node not short once all
+    is taken (``oversubscribed``) never was on the way."""
+    listed = node.devices
+    for i, (milli, memory) in zip(devices, needs, strict=True):
+        device = listed[i]
+        device.free_milli -= count * milli
+        device.free_memory_mib -= count * memory
+    if node.cpu_free_milli is not None:
+        node.cpu_free_milli -= count * pod.cpu_milli
+    if node.memory_free_mib is not None:
+        node.memory_free_mib -= count * pod.memory_mib
+    node.version += 1
+
+
 def oversubscribed(node: NodeState) -> bool:
-    """Whether anything of ``node`` is taken beyond what it has (after ``take_trusted``)."""
+    """Whether anything of ``node`` is taken beyond what it has (after ``take_counted``)."""
     if node.cpu_free_milli is not None and node.cpu_free_milli < 0:
         return True
     if node.memory_free_mib is not None and node.memory_free_mib < 0:

@@ -138,6 +138,25 @@ def test_a_cycle_is_deterministic_and_leaves_its_snapshot_alone() -> None:
     assert repr(snap) == before
 
 
+def test_pods_alike_are_loaded_as_holding_what_each_holds() -> None:
+    quarter = dict(gpu_portion=0.25, cpu_milli=500, memory_mib=1024)
+    snap = Snapshot(
+        nodes=(Node("n1", gpus=2, gpu_memory_mib=40_000, cpu_milli=8000, memory_mib=16_384),),
+        workloads=(
+            *(Workload(f"q{i}", "a", **quarter, running=(RunningPod("n1", (0,)),)) for i in range(3)),
+            Workload("g", "b", pods=2, gpu_portion=0.25, running=(RunningPod("n1", (1,)), RunningPod("n1", (1,)))),
+            *(Workload(f"c{i}", "a", gpus=0, cpu_milli=1000, running=(RunningPod("n1"),)) for i in range(2)),
+        ),
+    )
+
+    session = Session(snap, DEFAULT_PLUGINS)
+
+    assert free(session) == {"n1": [(250, 10_000), (500, 20_000)]}
+    assert (session.nodes["n1"].cpu_free_milli, session.nodes["n1"].memory_free_mib) == (4500, 13_312)
+    assert [job.held_milli for job in session.jobs.values()] == [250, 250, 250, 500, 0, 0]
+    assert usage(session) == {("a", "default"): 750, ("b", "default"): 500}
+
+
 def test_a_snapshot_that_oversubscribes_a_device_is_refused_clearly() -> None:
     snap = Snapshot(
         nodes=(Node("n1", gpus=1),),
