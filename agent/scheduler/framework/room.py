@@ -53,28 +53,53 @@ def fits_after(
     ``qualified``."""
     if node.pool != pool:
         return False
-    if request.gpus > 0 and request.gpu_models is not None and node.gpu_model not in request.gpu_models:
-        return False
-    if request.gpus > 0:
-        good = qualified.get(node.name)
-        back_of = room[2]
-        if good is None:
-            good = qualified[node.name] = {d.index for d in node.devices if device_takes(d, request, back_of)}
-        else:
-            listed = node.devices
-            for index in touched:
-                if index in good:
-                    continue
-                device = listed[index] if 0 <= index < len(listed) and listed[index].index == index else None
-                if device is None:
-                    device = next((d for d in listed if d.index == index), None)
-                if device is not None and device_takes(device, request, back_of):
-                    good.add(index)
-        if len(good) < request.gpus:
-            return False
+    # The node's own checks first: they are cheaper than the devices', and the devices' first
+    # look can as well wait for a room that passes them (it reads the room as it is then).
     if node.cpu_free_milli is not None and node.cpu_free_milli + room[0] < request.cpu_milli:
         return False
-    return node.memory_free_mib is None or node.memory_free_mib + room[1] >= request.memory_mib
+    if node.memory_free_mib is not None and node.memory_free_mib + room[1] < request.memory_mib:
+        return False
+    if request.gpus <= 0:
+        return True
+    if request.gpu_models is not None and node.gpu_model not in request.gpu_models:
+        return False
+    good = qualified.get(node.name)
+    back_of = room[2]
+    if good is None:
+        good = qualified[node.name] = _devices_taking(node, request, back_of)
+    else:
+        listed = node.devices
+        for index in touched:
+            if index in good:
+                continue
+            device = listed[index] if 0 <= index < len(listed) and listed[index].index == index else None
+            if device is None:
+                device = next((d for d in listed if d.index == index), None)
+            if device is not None and device_takes(device, request, back_of):
+                good.add(index)
+    return len(good) >= request.gpus
+
+
+def _devices_taking(node: NodeState, request: PodRequest, back_of: dict[int, list[int]]) -> set[int]:
+    """The indexes of ``node``'s devices that have room for one share with ``back_of`` given back."""
+    good = set()
+    need: tuple[int, int] | None = None
+    memory_of_need = -1
+    for device in node.devices:
+        if not device.healthy:
+            continue
+        if device.memory_mib != memory_of_need:
+            # A node's devices are usually all alike.
+            need, memory_of_need = device_need(device, request), device.memory_mib
+        if need is None:
+            continue
+        free, free_memory = device.free_milli, device.free_memory_mib
+        back = back_of.get(device.index)
+        if back is not None:
+            free, free_memory = free + back[0], free_memory + back[1]
+        if free >= need[0] and free_memory >= need[1]:
+            good.add(device.index)
+    return good
 
 
 def device_takes(device: Device, request: PodRequest, back_of: dict[int, list[int]]) -> bool:

@@ -68,8 +68,9 @@ def evict_to_fit(
     # An index already built answers at once; a new one must first walk its victims, which the
     # bound spares a job that cannot fit at all.
     if candidates is not None and not (may_fit and needed <= 1) and not (index is not None and index.built):
-        # A lone pod that fits nowhere now can only fit where a candidate leaves.
-        count_untouched = needed > 1
+        # A pod that fits nowhere now can only fit where a candidate leaves: the other nodes
+        # keep their capacity. (Here a job that may fit has more than one pod.)
+        count_untouched = may_fit
         if isinstance(candidates, Freed) or relocate:
             if not could_fit_without(session, job, candidates, count_untouched):
                 return False
@@ -259,13 +260,18 @@ class Freed:
     made but never asked costs nothing; a job evicted by then is not counted, which keeps the
     count an upper bound (what it held is free)."""
 
-    __slots__ = ("_by_node", "_jobs", "_added", "_most_free")
+    __slots__ = ("_by_node", "_jobs", "_added", "_most_free", "_grown", "_with_room")
 
     def __init__(self, jobs: Iterable[Job] = ()) -> None:
         self._by_node: dict[str, list] | None = None
         self._jobs = jobs
         self._added: list[tuple[Job, tuple[PodAt, ...]]] = []
         self._most_free: dict[str, tuple[int, list[int]]] = {}
+        self._grown: list[str] = []
+        """Nodes whose count grew since it was first read, in order (repeats kept)."""
+        self._with_room: dict[tuple[str, int, int], tuple[int, int, set[str]]] = {}
+        """See ``with_room``: per question, how far into the session's and this count's change
+        logs the answer kept has read, and the answer."""
 
     def add(self, job: Job, pods: tuple[PodAt, ...]) -> None:
         """Count ``pods`` of ``job`` too."""
@@ -275,6 +281,7 @@ class Freed:
             add_held(self._by_node, job.request, pods, 1)
             for pod in pods:
                 self._most_free.pop(pod.node, None)
+                self._grown.append(pod.node)
 
     def most_free(self, node: NodeState, back_of: dict[int, list[int]]) -> list[int]:
         """The milli-GPUs each healthy device of ``node`` would have free with ``back_of``, the
@@ -289,6 +296,30 @@ class Freed:
             free.sort(reverse=True)
             found = self._most_free[node.name] = (node.version, free)
         return found[1]
+
+    def with_room(self, session: Session, pool: str, gpus: int, milli: int) -> set[str]:
+        """The counted nodes of ``pool`` where ``gpus`` devices would each have ``milli`` free
+        with the count given back (``most_free``). Kept per question and worked out again only
+        for the nodes changed since it was last asked, in the session or in this count."""
+        by_node, nodes = self.by_node, session.nodes
+        log = session.changed_nodes
+        kept = self._with_room.get((pool, gpus, milli))
+        if kept is None:
+            found: set[str] = set()
+            changed: Iterable[str] = by_node
+        else:
+            found = kept[2]
+            changed = set(log[kept[0] :])
+            changed.update(self._grown[kept[1] :])
+        self._with_room[pool, gpus, milli] = (len(log), len(self._grown), found)
+        for name in changed:
+            node, entry = nodes[name], by_node.get(name)
+            free = None if entry is None or node.pool != pool else self.most_free(node, entry[2])
+            if free is not None and len(free) >= gpus and free[gpus - 1] >= milli:
+                found.add(name)
+            else:
+                found.discard(name)
+        return found
 
     @property
     def by_node(self) -> dict[str, list]:
@@ -326,11 +357,15 @@ def could_fit_without(
     by_share = request.gpus > 0 and request.gpu_memory_mib is None
     lone_shares = by_share and 2 * request.milli > MILLI
     found = 0
-    for name, (cpu, memory, devices) in freed.items():
+    # Where a device holds one share at most, only the nodes with room for one pod count (how
+    # many they take, in any order, adds up to the same).
+    names = candidates.with_room(session, job.pool, request.gpus, request.milli) if lone_shares else freed
+    for name in names:
         node = nodes[name]
         if node.pool != job.pool:
             continue
-        if lone_shares or (by_share and needed - found == 1):
+        cpu, memory, devices = freed[name]
+        if by_share and needed - found == 1 and not lone_shares:
             free = candidates.most_free(node, devices)
             if len(free) < request.gpus or free[request.gpus - 1] < request.milli:
                 continue
