@@ -39,8 +39,9 @@ class Session:
         """CPU millicores and memory MiB held per (queue, pool, resource); resources "cpu",
         "memory", and "np-cpu", "np-memory" for non-preemptible work."""
         self.fair_share: dict[tuple[str, str], float] = {}
-        self.version = 0
-        """Grows whenever a queue's allocation changes, so orderings know to look again."""
+        self.usage_changes: list[tuple[tuple[str, ...], str]] = []
+        """Every change of queues' usage after loading, in order, as the path of queues whose
+        usage changed and the pool: orderings read it to know which keys to ask again."""
         self.evicted: dict[str, str] = {}
         self.placed: list[tuple[Job, tuple[PodAt, ...]]] = []
         """Every placement of a job listed as a victim, in order (see ``Statement.place``), even
@@ -62,6 +63,8 @@ class Session:
         self.job_key: Callable[[Job], tuple] = lambda job: (job.rank,)
         self.victim_key: Callable[[Job], tuple] = lambda job: (-job.rank,)
         self.queue_key: Callable[[str, str], tuple] = lambda project, pool: ()
+        """The order of (project, pool)'s queue, lowest served first; it may depend only on the
+        usage of the queues on the project's path in that pool (see ``usage_changes``)."""
         self.admissions: list[Admission] = []
         self.reclaimer_checks: list[Admission] = []
         self.reclaim_victim_checks: list[Callable[[Job, Job], bool]] = []
@@ -124,7 +127,7 @@ class Session:
             totals[job.project, job.pool, job.preemptible][0] += job.held_milli
         for (project, pool, preemptible), (milli, cpu, memory) in totals.items():
             self._add_usage(self.tree.path(project), pool, preemptible, milli, cpu, memory)
-        self.version += 1
+        self.usage_changes.clear()
 
     def _take_running_trusted(self, running: list[Job]) -> bool:
         """Take what the running ``jobs`` hold, checking every pod alone (``running_needs``) but
@@ -185,7 +188,6 @@ class Session:
     def account(self, job: Job, pods: tuple[PodAt, ...] | None) -> None:
         """Set where ``job`` runs (None: nowhere) and move its milli-GPUs in every queue above it."""
         milli, cpu, memory = self._set_pods(job, pods)
-        self.version += 1
         if milli or cpu or memory:
             self._add_usage(job.path, job.pool, job.preemptible, milli, cpu, memory)
 
@@ -200,7 +202,6 @@ class Session:
                 change[0] += milli
                 change[1] += cpu
                 change[2] += memory
-        self.version += 1
         for (path, pool, preemptible), (milli, cpu, memory) in moved.items():
             self._add_usage(path, pool, preemptible, milli, cpu, memory)
 
@@ -222,6 +223,7 @@ class Session:
         self, path: tuple[str, ...], pool: str, preemptible: bool, milli: int, cpu: int, memory: int
     ) -> None:
         allocated, held = self.allocated, self.held
+        self.usage_changes.append((path, pool))
         for queue in path:
             if milli:
                 allocated[queue, pool] += milli
