@@ -12,7 +12,7 @@ from agent.scheduler.framework.first_fit import FirstFit
 from agent.scheduler.framework.jobs import Job
 from agent.scheduler.framework.ordering import in_queue_order
 from agent.scheduler.framework.session import Session
-from agent.scheduler.framework.solver import evict_to_fit, evictable_by_queue
+from agent.scheduler.framework.solver import Freed, evict_to_fit, evictable_by_queue, one_share_per_device
 
 
 def reclaim(session: Session) -> None:
@@ -25,6 +25,10 @@ def reclaim(session: Session) -> None:
     # and a shape that fails is not asked again.
     first_fits: dict[tuple, FirstFit] = {}
     asked: set[tuple] = set()
+    # Per pool and set of projects: what all their victims hold, asked before an index is built
+    # for a request whose bound is cheap to ask again (a bound need only be generous: victims
+    # here only stop). Spares walking a long list for a job no eviction could make room for.
+    freed_of: dict[tuple[str, frozenset[str]], Freed] = {}
     for job in in_queue_order(session, session.pending_jobs()):
         if job.pods is not None or session.admit(job) is not None or not session.may_reclaim(job):
             continue
@@ -62,6 +66,13 @@ def reclaim(session: Session) -> None:
             first_fit = FirstFit(session, every, job.request, job.pool, session.evictable, job.workload.pods)
             first_fits[key] = first_fit
         asked.add(key)
+        # Every victim of those projects: a bound need only be generous.
+        candidates: Iterable[Job] | Freed = chain.from_iterable(lists_of.values())
+        if first_fit is not None and not first_fit.built and one_share_per_device(job.request):
+            candidates = freed_of.get(key[:2])  # type: ignore[assignment]
+            if candidates is None:
+                every = chain.from_iterable(by_queue[project, job.pool] for project in key[1])
+                candidates = freed_of[key[:2]] = Freed(list(every))
         if lists_of and evict_to_fit(
             session,
             job,
@@ -69,8 +80,7 @@ def reclaim(session: Session) -> None:
             eligible,
             reason,
             holds=lambda job=job: _holds(session, job),
-            # Every victim of those projects: a bound need only be generous.
-            candidates=chain.from_iterable(lists_of.values()),
+            candidates=candidates,
             first_fit=first_fit,
             all_eligible=_all_eligible(session, job),
         ):

@@ -19,7 +19,7 @@ from agent.scheduler.framework.jobs import Job, PodAt
 from agent.scheduler.framework.room import add_held, fits_after, pods_fitting
 from agent.scheduler.framework.session import Session
 from agent.scheduler.framework.statement import Statement
-from agent.scheduler.placement import MILLI, NodeState, fits
+from agent.scheduler.placement import MILLI, NodeState, PodRequest, fits
 
 BOUND_AFTER = 4096
 """Victims a scan stops before it asks whether evicting every candidate could make room."""
@@ -355,7 +355,7 @@ def could_fit_without(
     # could hold a share: read from a sorted list kept per node, asked of every shape in turn.
     # So too for any number of pods when a device holds at most one share (over half of it).
     by_share = request.gpus > 0 and request.gpu_memory_mib is None
-    lone_shares = by_share and 2 * request.milli > MILLI
+    lone_shares = one_share_per_device(request)
     found = 0
     # Where a device holds one share at most, only the nodes with room for one pod count (how
     # many they take, in any order, adds up to the same).
@@ -380,6 +380,12 @@ def could_fit_without(
             if found >= needed:
                 return True
     return False
+
+
+def one_share_per_device(request: PodRequest) -> bool:
+    """Whether a device holds at most one of ``request``'s shares (over half of it): then what
+    a ``Freed`` could make room for is kept per node (``Freed.with_room``) and cheap to ask again."""
+    return request.gpus > 0 and request.gpu_memory_mib is None and 2 * request.milli > MILLI
 
 
 def evictable_by_queue(session: Session) -> dict[tuple[str, str], deque[Job]]:
