@@ -166,6 +166,12 @@ class Session:
         except ValueError as exc:
             raise ValueError(f"workload {job.name} cannot run where the snapshot says: {exc}") from exc
 
+    def release(self) -> None:
+        """Drop all the session holds. Its callbacks refer back to it, so without this only
+        Python's cycle collector could free a cycle's state, walking all of it first; with it,
+        reference counting frees it at once. The session is unusable after."""
+        self.__dict__.clear()
+
     # -- capacity and accounting, used by statements ------------------------------------------
 
     def take(self, job: Job, node: NodeState, devices: tuple[int, ...]) -> PodAt:

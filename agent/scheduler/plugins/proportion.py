@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from agent.scheduler.framework.jobs import Job
+from agent.scheduler.framework.queues import QueueTree
 from agent.scheduler.framework.session import Session
 from agent.scheduler.placement import MILLI
 from agent.scheduler.plugins.water_fill import EPSILON, Claim, water_fill
@@ -109,7 +110,6 @@ def register(session: Session) -> None:
 
 def compute_fair_shares(session: Session) -> None:
     """Fill ``session.fair_share`` for every queue and pool, from demand (held plus waiting)."""
-    tree = session.tree
     demand: dict[tuple[str, str], float] = defaultdict(float)
     for job in session.jobs.values():
         demand[job.project, job.pool] += job.milli
@@ -117,27 +117,38 @@ def compute_fair_shares(session: Session) -> None:
     for node in session.nodes.values():
         capacity[node.pool] += node.total_gpu_milli()
     pools = set(capacity) | {job.pool for job in session.jobs.values()}
-
-    def total_demand(queue: str, pool: str) -> float:
-        own = demand[queue, pool]
-        for child in tree.children.get(queue, []):
-            limit = tree.queues[child].quota(pool).limit_milli
-            wanted = total_demand(child, pool)
-            own += wanted if limit < 0 else min(wanted, limit)
-        demand[queue, pool] = own
-        return own
-
-    def fill(parent: str | None, pool: str, share: float) -> None:
-        children = tree.children.get(parent, [])
-        claims = []
-        for child in children:
-            quota = tree.queues[child].quota(pool)
-            claims.append(
-                Claim(quota.deserved_milli, quota.over_quota_weight, quota.limit_milli, total_demand(child, pool))
-            )
-        for child, child_share in zip(children, water_fill(share, claims), strict=True):
-            session.fair_share[child, pool] = child_share
-            fill(child, pool, child_share)
-
     for pool in sorted(pools):
-        fill(None, pool, capacity[pool])
+        _fill(session, demand, None, pool, capacity[pool])
+
+
+# Module functions rather than closures: a recursive closure is a reference cycle, which would
+# keep the session alive until the cycle collector runs.
+def _total_demand(tree: QueueTree, demand: dict[tuple[str, str], float], queue: str, pool: str) -> float:
+    """What ``queue`` and its children want of ``pool``, each child capped at its limit."""
+    own = demand[queue, pool]
+    for child in tree.children.get(queue, []):
+        limit = tree.queues[child].quota(pool).limit_milli
+        wanted = _total_demand(tree, demand, child, pool)
+        own += wanted if limit < 0 else min(wanted, limit)
+    demand[queue, pool] = own
+    return own
+
+
+def _fill(session: Session, demand: dict[tuple[str, str], float], parent: str | None, pool: str, share: float) -> None:
+    """Share ``share`` of ``pool`` among ``parent``'s children by water-filling, and so on down."""
+    tree = session.tree
+    children = tree.children.get(parent, [])
+    claims = []
+    for child in children:
+        quota = tree.queues[child].quota(pool)
+        claims.append(
+            Claim(
+                quota.deserved_milli,
+                quota.over_quota_weight,
+                quota.limit_milli,
+                _total_demand(tree, demand, child, pool),
+            )
+        )
+    for child, child_share in zip(children, water_fill(share, claims), strict=True):
+        session.fair_share[child, pool] = child_share
+        _fill(session, demand, child, pool, child_share)
