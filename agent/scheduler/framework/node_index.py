@@ -34,34 +34,49 @@ def signature(node: NodeState) -> Signature:
 
 
 class NodeIndex:
-    """Per pool: groups of nodes with one signature, each a heap of node positions."""
+    """Per pool: groups of nodes with one signature, each a heap of node positions. A signature
+    is known by a small number (its state) once seen, so the groups, their counts and the
+    rankings' change log hash ints, not nested tuples."""
 
     def __init__(self, nodes: list[NodeState]) -> None:
         self._position = {node.name: i for i, node in enumerate(nodes)}
         self._nodes = nodes
-        self._signature: dict[str, Signature] = {}
-        self._groups: dict[str, dict[Signature, list[int]]] = defaultdict(dict)
+        self._states: dict[Signature, int] = {}
+        self._signatures: list[Signature] = []
+        """Each state's signature, by state."""
+        self._state: list[int] = []
+        """Each node's state now, by node position."""
+        self._groups: dict[str, dict[int, list[int]]] = defaultdict(dict)
         self._free: dict[str, int] = defaultdict(int)
-        self._members: dict[str, dict[Signature, int]] = defaultdict(lambda: defaultdict(int))
-        """Per pool and signature: how many nodes are in that state now."""
+        self._members: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        """Per pool and state: how many nodes are in that state now."""
         # Positions of nodes changed since the index was last read. Refiling is deferred to the
         # next read because solvers change the same nodes many times in between (evict, then
         # put back), and a node back in the state it was filed under needs no new entry.
         self._dirty: set[int] = set()
-        # Every (pool, signature) whose group gained or lost a node, in order, for the rankings
+        # Every (pool, state) whose group gained or lost a node, in order, for the rankings
         # to catch up from; and the rankings, per (pool, what is ranked): a heap of
-        # (-score, node position, tie, signature) and how far into the log it has read.
-        self._touched: list[tuple[str, Signature]] = []
+        # (-score, node position, tie, state) and how far into the log it has read.
+        self._touched: list[tuple[str, int]] = []
         self._rankings: dict[tuple[str, Hashable], list] = {}
         self._ties = 0
         for node in nodes:
-            self._add(node)
+            self._state.append(-1)
+            self._add(node, self._state_of(node))
 
-    def _add(self, node: NodeState, key: Signature | None = None) -> None:
-        key = signature(node) if key is None else key
-        self._signature[node.name] = key
-        heapq.heappush(self._groups[node.pool].setdefault(key, []), self._position[node.name])
-        self._members[node.pool][key] += 1
+    def _state_of(self, node: NodeState) -> int:
+        key = signature(node)
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = len(self._signatures)
+            self._signatures.append(key)
+        return state
+
+    def _add(self, node: NodeState, state: int) -> None:
+        position = self._position[node.name]
+        self._state[position] = state
+        heapq.heappush(self._groups[node.pool].setdefault(state, []), position)
+        self._members[node.pool][state] += 1
         self._free[node.pool] += node.free_gpu_milli()
 
     def update(self, node: NodeState) -> None:
@@ -72,21 +87,23 @@ class NodeIndex:
     def _refile(self) -> None:
         for position in self._dirty:
             node = self._nodes[position]
-            before, key = self._signature[node.name], signature(node)
-            if key != before:
-                self._free[before[0]] -= sum(free for free, _, _, healthy in before[-1] if healthy)
-                self._members[before[0]][before] -= 1
-                self._add(node, key)
-                self._touched.append((before[0], before))
-                self._touched.append((key[0], key))
+            before, state = self._state[position], self._state_of(node)
+            if state != before:
+                pool, devices = self._signatures[before][0], self._signatures[before][-1]
+                self._free[pool] -= sum(free for free, _, _, healthy in devices if healthy)
+                self._members[pool][before] -= 1
+                self._add(node, state)
+                self._touched.append((pool, before))
+                self._touched.append((node.pool, state))
         self._dirty.clear()
 
-    def _earliest(self, pool: str, key: Signature) -> int | None:
-        """The position of the earliest node of group ``key`` in ``pool``, or None if empty."""
-        heap = self._groups.get(pool, {}).get(key)
+    def _earliest(self, pool: str, state: int) -> int | None:
+        """The position of the earliest node in ``state`` in ``pool``, or None if none is."""
+        heap = self._groups.get(pool, {}).get(state)
         if heap is None:
             return None
-        while heap and self._signature[self._nodes[heap[0]].name] != key:
+        now = self._state
+        while heap and now[heap[0]] != state:
             heapq.heappop(heap)
         return heap[0] if heap else None
 
@@ -99,23 +116,23 @@ class NodeIndex:
         self._refile()
         ranking = self._rankings.get((pool, ranked))
         if ranking is None:
-            touched: Iterable[Signature] = list(self._groups.get(pool, {}))
+            touched: Iterable[int] = list(self._groups.get(pool, {}))
             ranking = self._rankings[pool, ranked] = [[], 0]
         else:
-            touched = {key for key_pool, key in self._touched[ranking[1] :] if key_pool == pool}
+            touched = {state for state_pool, state in self._touched[ranking[1] :] if state_pool == pool}
         ranking[1] = len(self._touched)
         heap = ranking[0]
-        for key in touched:
-            position = self._earliest(pool, key)
+        for state in touched:
+            position = self._earliest(pool, state)
             if position is None:
                 continue
             value = score(self._nodes[position])
             if value is not None and value > float("-inf"):
                 self._ties += 1
-                heapq.heappush(heap, (-value, position, self._ties, key))
+                heapq.heappush(heap, (-value, position, self._ties, state))
         while heap:
-            _, position, _, key = heap[0]
-            if self._earliest(pool, key) == position:
+            _, position, _, state = heap[0]
+            if self._earliest(pool, state) == position:
                 return self._nodes[position]
             heapq.heappop(heap)  # the group changed since: its new entry is in the heap
         return None
@@ -128,12 +145,12 @@ class NodeIndex:
         self._refile()
         members = dict(self._members[pool])
         for name in leaving_out:
-            key = self._signature.get(name)
-            if key is not None and key[0] == pool:
-                members[key] -= 1
+            position = self._position.get(name)
+            if position is not None and self._nodes[position].pool == pool:
+                members[self._state[position]] -= 1
         found = []
-        for key, count in members.items():
-            position = self._earliest(pool, key) if count > 0 else None
+        for state, count in members.items():
+            position = self._earliest(pool, state) if count > 0 else None
             if position is not None:
                 found.append((position, self._nodes[position], count))
         return [(node, count) for _, node, count in sorted(found, key=lambda entry: entry[0])]

@@ -94,6 +94,20 @@ class PodRequest:
             raise ValueError("a GPU memory request must be positive")
         if self.gpus > 0 and self.gpu_memory_mib is None and not 0 < self.milli <= MILLI:
             raise ValueError(f"a GPU share must be between 1 and {MILLI} milli, got {self.milli}")
+        # Requests key many lookups (per node and request) in a cycle: hash once.
+        fields = (
+            self.gpus,
+            self.milli,
+            self.gpu_memory_mib,
+            self.cpu_milli,
+            self.memory_mib,
+            self.gpu_models,
+            self.pool,
+        )
+        object.__setattr__(self, "_hash", hash(fields))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined,no-any-return]
 
     @property
     def shared(self) -> bool:
