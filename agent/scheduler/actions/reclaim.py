@@ -82,7 +82,7 @@ def reclaim(session: Session) -> None:
             holds=lambda job=job: _holds(session, job),
             candidates=candidates,
             first_fit=first_fit,
-            all_eligible=_all_eligible(session, job),
+            judge=_judge(session, job),
         ):
             session.reasons.pop(job.name, None)
         else:
@@ -105,34 +105,39 @@ def _while_over_share(session: Session, project: str, pool: str, jobs: Iterable[
             room -= milli
 
 
-def _all_eligible(session: Session, job: Job) -> Callable[[list[Job]], bool]:
-    """Whether each of a list of victims, stopped in order, would still be eligible for ``job``:
-    judged from the reclaim rule's limits (``Session.reclaim_headroom``) and what the victims
-    before took from each queue, without stopping any. Never, when the session has rules whose
-    limits it does not know."""
+def _judge(session: Session, job: Job) -> Callable[[], Callable[[Job], bool]] | None:
+    """Makes judges of victims for ``job``: each says whether a victim is eligible (evictable,
+    over its fair share) had the ones it passed before been stopped, from the reclaim rule's
+    limits (``Session.reclaim_headroom``) and what those took from each queue, without stopping
+    any. None when the session has rules whose limits it does not know."""
     headroom = session.reclaim_headroom
     if headroom is None or len(session.reclaim_victim_checks) != 1:
-        return lambda victims: False
+        return None
 
-    def all_eligible(victims: list[Job]) -> bool:
+    def judge() -> Callable[[Job], bool]:
         lost: dict[tuple[str, str], int] = defaultdict(int)
         rooms_of: dict[str, list[tuple[tuple[str, str], float]] | None] = {}  # by the victim's project
-        for victim in victims:
+
+        def eligible(victim: Job) -> bool:
+            if not session.evictable(victim):
+                return False
             if victim.project in rooms_of:
                 rooms = rooms_of[victim.project]
             else:
                 rooms = rooms_of[victim.project] = headroom(job, victim)
             if rooms is None:
                 return False
-            milli = victim.milli
             for key, room in rooms:
                 if lost[key] >= room:
                     return False
+            milli = victim.milli
             for key, _ in rooms:
                 lost[key] += milli
-        return True
+            return True
 
-    return all_eligible
+        return eligible
+
+    return judge
 
 
 def _holds(session: Session, job: Job) -> bool:

@@ -36,7 +36,7 @@ def evict_to_fit(
     max_victims: int | None = None,
     candidates: Iterable[Job] | Freed | None = None,
     first_fit: FirstFit | None = None,
-    all_eligible: Callable[[list[Job]], bool] | None = None,
+    judge: Callable[[], Callable[[Job], bool]] | None = None,
 ) -> bool:
     """Try to start ``job`` by evicting ``victims`` in order (each only while ``eligible``).
 
@@ -45,8 +45,10 @@ def evict_to_fit(
     given, holds every job that ``victims`` could evict (in any order, or counted in a
     ``Freed``): if the job would not fit even with all of them gone, no eviction is tried.
     ``first_fit``, when given, indexes every victim ``victims`` could hold for ``job``'s request
-    (see ``_evict_on_first_fit``); where ``eligible`` depends on the victims stopped before,
-    ``all_eligible`` must say whether each of a list, stopped in order, would be.
+    (see ``_evict_on_first_fit``). Where ``eligible`` depends on the victims stopped before,
+    ``judge``, when given, makes a fresh judge that says what ``eligible`` would of each victim
+    it is asked in turn, had the ones it passed been stopped: then victims need not be stopped
+    to be judged.
     Returns True and commits when ``job`` runs; otherwise the session is left exactly as it was.
     """
     statement = session.statement()
@@ -88,10 +90,10 @@ def evict_to_fit(
     if relocate:
         return _evict_and_move(session, job, victims, eligible, reason, max_victims, may_fit)
     if index is not None:
-        decided = _evict_on_first_fit(session, job, index, reason, holds, all_eligible)
+        decided = _evict_on_first_fit(session, job, index, reason, holds, judge)
         if decided is not None:
             return decided
-    return _evict_then_place(session, job, victims, eligible, reason, holds, max_victims, may_fit, bound)
+    return _evict_then_place(session, job, victims, eligible, reason, holds, max_victims, may_fit, bound, judge)
 
 
 def _evict_and_move(
@@ -137,6 +139,7 @@ def _evict_then_place(
     max_victims: int | None,
     may_fit: bool,
     bound: Callable[[Iterable[tuple[Job, tuple[PodAt, ...]]]], bool] | None = None,
+    judge: Callable[[], Callable[[Job], bool]] | None = None,
 ) -> bool:
     """``evict_to_fit`` without moving victims, releasing capacity only where it matters.
 
@@ -151,8 +154,15 @@ def _evict_then_place(
     with every candidate gone; it is asked once, after ``BOUND_AFTER`` victims. The state it sees
     (candidates running, held by stopped ones, or given back) is the one before the scan, so a
     False ends the scan exactly as an empty bound before it would have.
+
+    Until some node fits a pod nothing reads the state the stops make but ``eligible``; with a
+    ``judge`` to stand for it, the victims met until then are stopped only once a node fits, in
+    the order met, and a scan that never gets there stops none.
     """
     statement = session.statement()
+    judged = judge() if judge is not None and not may_fit else None
+    unstopped: list[Job] = []
+    """Victims judged eligible by ``judged`` and not stopped yet."""
     evicted: list[tuple[Job, tuple[PodAt, ...]]] = []
     # Stopped victims whose capacity is still held, per node, and that capacity per node.
     held_on: dict[str, list[Job]] = defaultdict(list)
@@ -166,14 +176,18 @@ def _evict_then_place(
     for victim in victims:
         if max_victims is not None and len(evicted) >= max_victims:
             break
-        if victim.pods is None or victim is job or not eligible(victim):
+        if victim.pods is None or victim is job or not (eligible if judged is None else judged)(victim):
             continue
-        if bound is not None and len(evicted) == BOUND_AFTER and not bound(unreleased.values()):
+        # (Victims not stopped yet are still counted as candidates by the bound.)
+        if bound is not None and len(evicted) == BOUND_AFTER and not bound(() if unstopped else unreleased.values()):
             statement.discard()
             return False
         pods = victim.pods
         evicted.append((victim, pods))
-        statement.stop(victim, reason)
+        if judged is None:
+            statement.stop(victim, reason)
+        else:
+            unstopped.append(victim)
         unreleased[id(victim)] = (victim, pods)
         add_held(freed, victim.request, pods, 1)
         for pod in pods:
@@ -183,7 +197,13 @@ def _evict_then_place(
             ):
                 fitting.add(pod.node)
                 may_fit = True
-        if not may_fit or session.admit(job) is not None:
+        if not may_fit:
+            continue
+        if judged is not None:
+            for stopped in unstopped:
+                statement.stop(stopped, reason)
+            judged, unstopped = None, []
+        if session.admit(job) is not None:
             continue
         # Give back what stopped victims hold on every node the job's pods may go to.
         for name in fitting:
@@ -210,7 +230,7 @@ def _evict_on_first_fit(
     first_fit: FirstFit,
     reason: str,
     holds: Callable[[], bool],
-    all_eligible: Callable[[list[Job]], bool] | None = None,
+    judge: Callable[[], Callable[[Job], bool]] | None = None,
 ) -> bool | None:
     """``_evict_then_place``'s decision for a job that fits nowhere now and needs all its pods,
     reached without touching the victims that do not matter; None when it cannot tell, and the
@@ -225,15 +245,17 @@ def _evict_on_first_fit(
     evicting the victims up to there on those nodes, placing the job, and putting back those it
     does not need is the scan's outcome. Where a victim's eligibility depends on those stopped
     before it, the scan reaches that position the same way only if every victim up to it is
-    eligible in turn (``all_eligible``). Otherwise the scan runs."""
+    eligible in turn (``judge``). Otherwise the scan runs."""
     if session.admit(job) is not None:
         return None
     found = first_fit.first()
     if found is None:
         return False  # even with every victim gone no node fits: the scan would fail
     position, nodes = found
-    if all_eligible is not None and not all_eligible(first_fit.running_until(position)):
-        return None
+    if judge is not None:
+        judged = judge()
+        if not all(judged(victim) for victim in first_fit.running_until(position)):
+            return None
     statement = session.statement()
     evicted: list[tuple[Job, tuple[PodAt, ...]]] = []
     for victim in first_fit.evicted_with(position, nodes):

@@ -1,7 +1,9 @@
-"""The first-fit index over victims is a shortcut, not a rule: every cycle decides exactly what
-the plain evict-then-place scan decides, for preemption and for reclaim (whose fair-share rule
-changes as victims go), and the shortcut is really taken."""
+"""The first-fit index over victims, and judging victims before stopping them, are shortcuts,
+not rules: every cycle decides exactly what the plain evict-then-place scan decides, for
+preemption and for reclaim (whose fair-share rule changes as victims go), and the shortcuts are
+really taken."""
 
+import sys
 from dataclasses import replace
 
 import pytest
@@ -109,3 +111,28 @@ def test_the_index_finds_the_first_victim_after_which_a_node_fits_and_follows_ca
 
     statement.discard()
     assert index.first() == (2, ["A"])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_reclaim_scan_judging_victims_before_stopping_them_decides_as_stopping_each(monkeypatch, seed):
+    reclaim = sys.modules["agent.scheduler.actions.reclaim"]
+    make_judge = reclaim._judge
+    judged: list[bool] = []
+
+    def watched(session, job):
+        judge = make_judge(session, job)
+
+        def counted():
+            judged.append(True)
+            return judge()
+
+        return counted
+
+    monkeypatch.setattr(solver, "_evict_on_first_fit", lambda *args, **kwargs: None)  # always the scan
+    monkeypatch.setattr(reclaim, "_judge", watched)
+    with_judge = run_cycle(build(CROWDED, seed))
+    monkeypatch.setattr(reclaim, "_judge", lambda session, job: None)
+    stopping_each = run_cycle(build(CROWDED, seed))
+
+    assert judged, "no scan judged its victims"
+    assert with_judge == stopping_each
