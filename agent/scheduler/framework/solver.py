@@ -282,18 +282,17 @@ class Freed:
     made but never asked costs nothing; a job evicted by then is not counted, which keeps the
     count an upper bound (what it held is free)."""
 
-    __slots__ = ("_by_node", "_jobs", "_added", "_most_free", "_grown", "_with_room")
+    __slots__ = ("_by_node", "_jobs", "_added", "_grown", "_profiles", "_read")
 
     def __init__(self, jobs: Iterable[Job] = ()) -> None:
         self._by_node: dict[str, list] | None = None
         self._jobs = jobs
         self._added: list[tuple[Job, tuple[PodAt, ...]]] = []
-        self._most_free: dict[str, tuple[int, list[int]]] = {}
         self._grown: list[str] = []
         """Nodes whose count grew since it was first read, in order (repeats kept)."""
-        self._with_room: dict[tuple[str, int, int], tuple[int, int, set[str]]] = {}
-        """See ``with_room``: per question, how far into the session's and this count's change
-        logs the answer kept has read, and the answer."""
+        self._profiles: dict[str, list[int]] | None = None
+        self._read = (0, 0)
+        """How far into the session's change log and ``_grown`` the profiles are."""
 
     def add(self, job: Job, pods: tuple[PodAt, ...]) -> None:
         """Count ``pods`` of ``job`` too."""
@@ -301,47 +300,33 @@ class Freed:
             self._added.append((job, pods))
         else:
             add_held(self._by_node, job.request, pods, 1)
-            for pod in pods:
-                self._most_free.pop(pod.node, None)
-                self._grown.append(pod.node)
+            self._grown.extend(pod.node for pod in pods)
 
-    def most_free(self, node: NodeState, back_of: dict[int, list[int]]) -> list[int]:
-        """The milli-GPUs each healthy device of ``node`` would have free with ``back_of``, the
-        count there, given back, most first; kept while the node and the count stay as they are."""
-        found = self._most_free.get(node.name)
-        if found is None or found[0] != node.version:
-            free = [
-                device.free_milli + (back_of[device.index][0] if device.index in back_of else 0)
-                for device in node.devices
-                if device.healthy
-            ]
-            free.sort(reverse=True)
-            found = self._most_free[node.name] = (node.version, free)
-        return found[1]
-
-    def with_room(self, session: Session, pool: str, gpus: int, milli: int) -> set[str]:
-        """The counted nodes of ``pool`` where ``gpus`` devices would each have ``milli`` free
-        with the count given back (``most_free``). Kept per question and worked out again only
-        for the nodes changed since it was last asked, in the session or in this count."""
-        by_node, nodes = self.by_node, session.nodes
-        log = session.changed_nodes
-        kept = self._with_room.get((pool, gpus, milli))
-        if kept is None:
-            found: set[str] = set()
+    def profiles(self, session: Session) -> dict[str, list[int]]:
+        """Per counted node: the milli-GPUs each healthy device would have free with the count
+        given back, most first. Worked out again only for the nodes changed since last asked,
+        in the session or in this count, so it is cheap to ask for every job of an action."""
+        by_node, log = self.by_node, session.changed_nodes
+        if self._profiles is None:
+            self._profiles = {}
             changed: Iterable[str] = by_node
         else:
-            found = kept[2]
-            changed = set(log[kept[0] :])
-            changed.update(self._grown[kept[1] :])
-        self._with_room[pool, gpus, milli] = (len(log), len(self._grown), found)
+            changed = set(log[self._read[0] :])
+            changed.update(self._grown[self._read[1] :])
+        self._read = (len(log), len(self._grown))
+        nodes, profiles = session.nodes, self._profiles
         for name in changed:
-            node, entry = nodes[name], by_node.get(name)
-            free = None if entry is None or node.pool != pool else self.most_free(node, entry[2])
-            if free is not None and len(free) >= gpus and free[gpus - 1] >= milli:
-                found.add(name)
-            else:
-                found.discard(name)
-        return found
+            entry = by_node.get(name)
+            if entry is not None:
+                back_of = entry[2]
+                free = [
+                    device.free_milli + (back_of[device.index][0] if device.index in back_of else 0)
+                    for device in nodes[name].devices
+                    if device.healthy
+                ]
+                free.sort(reverse=True)
+                profiles[name] = free
+        return profiles
 
     @property
     def by_node(self) -> dict[str, list]:
@@ -379,17 +364,23 @@ def could_fit_without(
     by_share = request.gpus > 0 and request.gpu_memory_mib is None
     lone_shares = one_share_per_device(request)
     found = 0
+    gpus, milli = request.gpus, request.milli
+    profiles = candidates.profiles(session) if by_share else {}
     # Where a device holds one share at most, only the nodes with room for one pod count (how
     # many they take, in any order, adds up to the same).
-    names = candidates.with_room(session, job.pool, request.gpus, request.milli) if lone_shares else freed
+    names = (
+        [name for name, free in profiles.items() if len(free) >= gpus and free[gpus - 1] >= milli]
+        if lone_shares
+        else freed
+    )
     for name in names:
         node = nodes[name]
         if node.pool != job.pool:
             continue
         cpu, memory, devices = freed[name]
         if by_share and needed - found == 1 and not lone_shares:
-            free = candidates.most_free(node, devices)
-            if len(free) < request.gpus or free[request.gpus - 1] < request.milli:
+            free = profiles[name]
+            if len(free) < gpus or free[gpus - 1] < milli:
                 continue
         found += pods_fitting(node, request, cpu, memory, devices, needed - found)
         if found >= needed:
@@ -405,8 +396,9 @@ def could_fit_without(
 
 
 def one_share_per_device(request: PodRequest) -> bool:
-    """Whether a device holds at most one of ``request``'s shares (over half of it): then what
-    a ``Freed`` could make room for is kept per node (``Freed.with_room``) and cheap to ask again."""
+    """Whether a device holds at most one of ``request``'s shares (over half of it): then
+    whether a ``Freed`` could make room is read from its kept profiles alone and cheap to ask
+    again."""
     return request.gpus > 0 and request.gpu_memory_mib is None and 2 * request.milli > MILLI
 
 
