@@ -112,9 +112,6 @@ class Session:
             job = self.jobs[workload.name] = job_of(workload, request, path, estimate, ranks[workload.name], started_at)
             if pods:
                 running.append(job)
-                total = totals[job.project, job.pool, job.preemptible]
-                total[1] += request.cpu_milli * workload.pods
-                total[2] += request.memory_mib * workload.pods
         if not self._take_running_trusted(running):
             # Some pod breaks a rule or overfills its node: take them again one by one, checking
             # each, to say which.
@@ -122,9 +119,12 @@ class Session:
             for job in running:
                 job.pods = tuple(self._take_running(job, pod.node, pod.gpus) for pod in job.workload.running)
         for job in running:
-            job.original = job.pods
-            job.held_milli = sum(pod.milli for pod in job.pods)  # type: ignore[union-attr]
-            totals[job.project, job.pool, job.preemptible][0] += job.held_milli
+            pods = job.original = job.pods  # type: ignore[assignment]
+            held = job.held_milli = pods[0].milli if len(pods) == 1 else sum(pod.milli for pod in pods)
+            total = totals[job.project, job.pool, job.preemptible]
+            total[0] += held
+            total[1] += job.request.cpu_milli * job.workload.pods
+            total[2] += job.request.memory_mib * job.workload.pods
         for (project, pool, preemptible), (milli, cpu, memory) in totals.items():
             self._add_usage(self.tree.path(project), pool, preemptible, milli, cpu, memory)
         self.usage_changes.clear()
