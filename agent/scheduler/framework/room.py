@@ -7,7 +7,7 @@ A room is [CPU, memory, {device index: [milli, memory]}] per node name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from agent.scheduler.framework.jobs import PodAt
 from agent.scheduler.placement import Device, NodeState, PodRequest, device_need
@@ -82,7 +82,18 @@ def fits_after(
 
 def _devices_taking(node: NodeState, request: PodRequest, back_of: dict[int, list[int]]) -> set[int]:
     """The indexes of ``node``'s devices that have room for one share with ``back_of`` given back."""
-    good = set()
+    return {
+        index
+        for index, need, free, free_memory in _free_given_back(node, request, back_of)
+        if free >= need[0] and free_memory >= need[1]
+    }
+
+
+def _free_given_back(
+    node: NodeState, request: PodRequest, back_of: dict[int, list[int]]
+) -> Iterator[tuple[int, tuple[int, int], int, int]]:
+    """Per healthy device of ``node`` able to hold a share of ``request``: its index, the share's
+    (milli, memory MiB) there, and its free milli and memory with ``back_of`` given back."""
     need: tuple[int, int] | None = None
     memory_of_need = -1
     for device in node.devices:
@@ -97,9 +108,7 @@ def _devices_taking(node: NodeState, request: PodRequest, back_of: dict[int, lis
         back = back_of.get(device.index)
         if back is not None:
             free, free_memory = free + back[0], free_memory + back[1]
-        if free >= need[0] and free_memory >= need[1]:
-            good.add(device.index)
-    return good
+        yield device.index, need, free, free_memory
 
 
 def device_takes(device: Device, request: PodRequest, back_of: dict[int, list[int]]) -> bool:
@@ -134,20 +143,7 @@ def pods_fitting(
     if len(node.devices) < gpus:
         return 0
     slots = 0
-    need: tuple[int, int] | None = None
-    memory_of_need = -1
-    for device in node.devices:
-        if not device.healthy:
-            continue
-        if device.memory_mib != memory_of_need:
-            # A node's devices are usually all alike.
-            need, memory_of_need = device_need(device, request), device.memory_mib
-        if need is None:
-            continue
-        free, free_memory = device.free_milli, device.free_memory_mib
-        back = devices.get(device.index)
-        if back is not None:
-            free, free_memory = free + back[0], free_memory + back[1]
+    for _, need, free, free_memory in _free_given_back(node, request, devices):
         room = free // need[0]
         if need[1] and free_memory // need[1] < room:
             room = free_memory // need[1]
