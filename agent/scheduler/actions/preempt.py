@@ -3,7 +3,10 @@ priority, lowest priority and newest first, only as many as it needs."""
 
 from __future__ import annotations
 
-from itertools import takewhile
+from bisect import bisect_left
+from collections import deque
+from itertools import islice
+from operator import attrgetter
 
 from agent.scheduler.framework.first_fit import FirstFit
 from agent.scheduler.framework.jobs import Job
@@ -43,8 +46,9 @@ def preempt(session: Session) -> None:
         key = (job.project, job.pool, job.priority)
         victims = listed.get(key)
         if victims is None:
-            candidates = by_queue.get((job.project, job.pool), [])
-            victims = listed[key] = list(takewhile(lambda v, job=job: v.priority < job.priority, candidates))
+            candidates = by_queue.get((job.project, job.pool), deque())
+            lower = bisect_left(candidates, job.priority, key=attrgetter("priority"))
+            victims = listed[key] = list(islice(candidates, lower))
         reason = f"preempted by {job.name} (priority {job.priority}) in project {job.project}"
         if not victims:
             failed.add(shape)

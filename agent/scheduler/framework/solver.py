@@ -319,11 +319,14 @@ class Freed:
             entry = by_node.get(name)
             if entry is not None:
                 back_of = entry[2]
-                free = [
-                    device.free_milli + (back_of[device.index][0] if device.index in back_of else 0)
-                    for device in nodes[name].devices
-                    if device.healthy
-                ]
+                if back_of:
+                    free = [
+                        device.free_milli + (back_of[device.index][0] if device.index in back_of else 0)
+                        for device in nodes[name].devices
+                        if device.healthy
+                    ]
+                else:  # what only holds CPU and memory there
+                    free = [device.free_milli for device in nodes[name].devices if device.healthy]
                 free.sort(reverse=True)
                 profiles[name] = free
         return profiles
