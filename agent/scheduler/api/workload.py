@@ -12,7 +12,7 @@ PRIORITY_CLASSES = {"train": 50, "build": 100, "interactive": 100, "inference": 
 NON_PREEMPTIBLE_FROM = 100
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunningPod:
     """One pod of a running workload: its node, the device indexes it holds, when it started."""
 
@@ -21,7 +21,7 @@ class RunningPod:
     started_at: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Workload:
     """A workload of ``pods`` identical pods that start together or not at all.
 
