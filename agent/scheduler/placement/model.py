@@ -13,7 +13,7 @@ MILLI = 1000
 """A whole GPU, in milli-GPUs."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Device:
     """One GPU of a node: its free share (milli) and memory, and whether it may be used."""
 
@@ -24,7 +24,7 @@ class Device:
     healthy: bool = True
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeState:
     """The capacity of one node that is still free during a cycle or a replay.
 
