@@ -70,7 +70,7 @@ class NodeState:
         return MILLI * sum(1 for d in self.devices if d.healthy)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PodRequest:
     """What one pod needs from one node.
 
@@ -86,6 +86,7 @@ class PodRequest:
     memory_mib: int = 0
     gpu_models: frozenset[str] | None = None
     pool: str | None = None
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
 
     def __post_init__(self) -> None:
         if self.gpus < 0 or self.cpu_milli < 0 or self.memory_mib < 0:
@@ -107,7 +108,7 @@ class PodRequest:
         object.__setattr__(self, "_hash", hash(fields))
 
     def __hash__(self) -> int:
-        return self._hash  # type: ignore[attr-defined,no-any-return]
+        return self._hash
 
     @property
     def shared(self) -> bool:
