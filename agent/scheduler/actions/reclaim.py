@@ -59,8 +59,11 @@ def reclaim(session: Session) -> None:
         )
         reason = f"reclaimed by project {job.project} for {job.name}"
         key = (job.pool, frozenset(lists_of), job.request, job.workload.pods)
+        # Eligibility here depends on the victims stopped before: the index serves only where a
+        # judge can say what the scan would, victim by victim.
+        judge = _judge(session, job)
         first_fit = first_fits.get(key)
-        if first_fit is None and key in asked:
+        if first_fit is None and key in asked and judge is not None:
             # Merged lazily: the index reads only as far as it needs.
             every = heapq.merge(*(list(by_queue[project, job.pool]) for project in key[1]), key=session.victim_key)
             first_fit = FirstFit(session, every, job.request, job.pool, session.evictable, job.workload.pods)
@@ -82,7 +85,7 @@ def reclaim(session: Session) -> None:
             holds=lambda job=job: _holds(session, job),
             candidates=candidates,
             first_fit=first_fit,
-            judge=_judge(session, job),
+            judge=judge,
         ):
             session.reasons.pop(job.name, None)
         else:

@@ -48,7 +48,7 @@ def evict_to_fit(
     (see ``_evict_on_first_fit``). Where ``eligible`` depends on the victims stopped before,
     ``judge``, when given, makes a fresh judge that says what ``eligible`` would of each victim
     it is asked in turn, had the ones it passed been stopped: then victims need not be stopped
-    to be judged.
+    to be judged; without one, such an action must not pass ``first_fit``.
     Returns True and commits when ``job`` runs; otherwise the session is left exactly as it was.
     """
     statement = session.statement()

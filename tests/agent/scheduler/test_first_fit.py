@@ -136,3 +136,23 @@ def test_a_reclaim_scan_judging_victims_before_stopping_them_decides_as_stopping
 
     assert judged, "no scan judged its victims"
     assert with_judge == stopping_each
+
+
+def test_reclaim_without_known_limits_scans_rather_than_trusting_the_index(monkeypatch):
+    def limits_unknown(session: Session) -> None:
+        session.reclaim_headroom = None
+
+    shortcut = solver._evict_on_first_fit
+    used: list[str] = []
+
+    def watched(session, job, first_fit, reason, *rest):
+        used.append(reason.split()[0])
+        return shortcut(session, job, first_fit, reason, *rest)
+
+    monkeypatch.setattr(solver, "_evict_on_first_fit", watched)
+    without_limits = run_cycle(build(CROWDED, 0), plugins=(*DEFAULT_PLUGINS, limits_unknown))
+    monkeypatch.setattr(solver, "_evict_on_first_fit", lambda *args, **kwargs: None)  # always the scan
+    scanned = run_cycle(build(CROWDED, 0))
+
+    assert "reclaimed" not in used and "preempted" in used
+    assert without_limits == scanned
