@@ -55,7 +55,7 @@ def preempt(session: Session) -> None:
             continue
         counted = freed.get((job.project, job.pool))
         if counted is None:
-            every = list(by_queue.get((job.project, job.pool), []))
+            every = session.victims_loaded.get((job.project, job.pool), [])
             counted = freed[job.project, job.pool] = [len(session.placed), Freed(every)]
         for placed, pods in session.placed[counted[0] :]:
             if placed.project == job.project and placed.pool == job.pool:

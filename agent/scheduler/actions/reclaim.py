@@ -74,7 +74,7 @@ def reclaim(session: Session) -> None:
         if first_fit is not None and not first_fit.built and one_share_per_device(job.request):
             candidates = freed_of.get(key[:2])  # type: ignore[assignment]
             if candidates is None:
-                every = chain.from_iterable(by_queue[project, job.pool] for project in key[1])
+                every = chain.from_iterable(session.victims_loaded[project, job.pool] for project in key[1])
                 candidates = freed_of[key[:2]] = Freed(list(every))
         if lists_of and evict_to_fit(
             session,

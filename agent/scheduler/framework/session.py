@@ -50,6 +50,9 @@ class Session:
         self.jobs: dict[str, Job] = {}
         self.victims: dict[tuple[str, str], deque[Job]] | None = None
         """Evictable running jobs by (project, pool); see ``solver.evictable_by_queue``."""
+        self.victims_loaded: dict[tuple[str, str], list[Job]] = {}
+        """The same jobs (evicted ones too) in the order loaded, which is their order in memory:
+        a walk that only adds up what they hold goes faster so than in victim order."""
         self.index: NodeIndex | None = None
         self.changed_nodes: list[str] = []
         """Every node whose capacity changed after loading, in order (repeats kept), for

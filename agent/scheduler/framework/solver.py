@@ -420,6 +420,7 @@ def evictable_by_queue(session: Session) -> dict[tuple[str, str], deque[Job]]:
             else:
                 job.victim = True
                 found[job.project, job.pool].append(job)
+        session.victims_loaded = dict(found)
         session.victims = {key: deque(sorted(jobs, key=session.victim_key)) for key, jobs in found.items()}
     for jobs in session.victims.values():
         while jobs and jobs[0].pods is None:
