@@ -40,6 +40,7 @@ class Job:
     pool: str
     priority: int
     preemptible: bool
+    submitted_at: float
     pods: tuple[PodAt, ...] | None = None
     original: tuple[PodAt, ...] | None = None
     victim: bool = False
@@ -71,6 +72,7 @@ def job_of(
         workload.pool,
         workload.priority,
         workload.is_preemptible,
+        workload.submitted_at,
     )
 
 

@@ -65,6 +65,11 @@ class Session:
         # Callbacks, filled by plugins.
         self.job_key: Callable[[Job], tuple] = lambda job: (job.rank,)
         self.victim_key: Callable[[Job], tuple] = lambda job: (-job.rank,)
+        self.victim_fields: tuple[tuple[str, bool], ...] | None = None
+        """The order of ``victim_key`` as fields of a job, most significant first, each with
+        whether it runs high to low, or None: a plugin that sets the key sets both. Victims are
+        sorted field by field then, which costs a third less than comparing keys on a cluster's
+        worth of them."""
         self.queue_key: Callable[[str, str], tuple] = lambda project, pool: ()
         """The order of (project, pool)'s queue, lowest served first; it may depend only on the
         usage of the queues on the project's path in that pool (see ``usage_changes``)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 
 from agent.scheduler.framework.first_fit import FirstFit
 from agent.scheduler.framework.jobs import Job, PodAt
@@ -421,11 +422,23 @@ def evictable_by_queue(session: Session) -> dict[tuple[str, str], deque[Job]]:
                 job.victim = True
                 found[job.project, job.pool].append(job)
         session.victims_loaded = dict(found)
-        session.victims = {key: deque(sorted(jobs, key=session.victim_key)) for key, jobs in found.items()}
+        session.victims = {key: deque(in_victim_order(session, jobs)) for key, jobs in found.items()}
     for jobs in session.victims.values():
         while jobs and jobs[0].pods is None:
             jobs.popleft()
     return session.victims
+
+
+def in_victim_order(session: Session, jobs: Iterable[Job]) -> list[Job]:
+    """``jobs`` sorted by the session's victim order."""
+    fields = session.victim_fields
+    if fields is None:
+        return sorted(jobs, key=session.victim_key)
+    # One stable sort per field, least significant first.
+    ordered = list(jobs)
+    for name, high_to_low in reversed(fields):
+        ordered.sort(key=attrgetter(name), reverse=high_to_low)
+    return ordered
 
 
 def _keep_only_needed(

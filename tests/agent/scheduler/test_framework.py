@@ -10,6 +10,7 @@ import pytest
 
 from agent.scheduler import Node, PoolQuota, Queue, RunningPod, Snapshot, Workload, run_cycle
 from agent.scheduler.framework import Session
+from agent.scheduler.framework.solver import in_victim_order
 from agent.scheduler.plugins import DEFAULT_PLUGINS
 
 
@@ -156,6 +157,27 @@ def test_pods_alike_are_loaded_as_holding_what_each_holds() -> None:
     assert (session.nodes["n1"].cpu_free_milli, session.nodes["n1"].memory_free_mib) == (4500, 13_312)
     assert [job.held_milli for job in session.jobs.values()] == [250, 250, 250, 500, 0, 0]
     assert usage(session) == {("a", "default"): 750, ("b", "default"): 500}
+
+
+def test_victims_sorted_field_by_field_come_in_victim_key_order() -> None:
+    # Priorities and submission times repeat, so the later fields decide many places.
+    workloads = tuple(
+        Workload(
+            f"w{i:02d}", "a", gpus=0, priority=(50, 75)[i % 2], submitted_at=float(i % 5), running=(RunningPod("n1"),)
+        )
+        for i in range(40)
+    )
+    snap = Snapshot(nodes=(Node("n1", gpus=0),), queues=(queue("a"),), workloads=workloads)
+    session = Session(snap, DEFAULT_PLUGINS)
+    jobs = list(session.jobs.values())
+    assert session.victim_fields is not None
+
+    by_fields = in_victim_order(session, jobs)
+
+    assert by_fields == sorted(jobs, key=session.victim_key)
+    assert by_fields != jobs
+    session.victim_fields = None
+    assert in_victim_order(session, reversed(jobs)) == by_fields
 
 
 def test_a_cycle_leaves_nothing_for_the_cycle_collector() -> None:
