@@ -4,6 +4,7 @@ changed since the last step, since each placement or eviction changes shares."""
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
@@ -27,6 +28,12 @@ def in_queue_order(session: Session, jobs: Iterable[Job]) -> Iterator[Job]:
         for queue in session.tree.path(key[0]):
             depending[queue, key[1]].append(key)
     shares = {key: session.queue_key(*key) for key in buckets}
+    # The queues by (share, head) in a heap, ties to the queue met first in ``jobs``; an entry
+    # whose share or head has changed since is stale and dropped when met (the current one was
+    # pushed when it changed).
+    first_met = {key: i for i, key in enumerate(buckets)}
+    order = [(shares[key], heads[key], first_met[key], key) for key in buckets]
+    heapq.heapify(order)
     changes = session.usage_changes
     read = len(changes)
     while buckets:
@@ -35,12 +42,16 @@ def in_queue_order(session: Session, jobs: Iterable[Job]) -> Iterator[Job]:
             read = len(changes)
             for key in stale:
                 if key in buckets:
-                    shares[key] = session.queue_key(*key)
-        key = min(buckets, key=lambda k: (shares[k], heads[k]))
+                    share = shares[key] = session.queue_key(*key)
+                    heapq.heappush(order, (share, heads[key], first_met[key], key))
+        share, head, _, key = heapq.heappop(order)
+        if key not in buckets or shares[key] is not share or heads[key] is not head:
+            continue
         bucket = buckets[key]
         job = bucket.pop()
         if bucket:
-            heads[key] = session.job_key(bucket[-1])
+            head = heads[key] = session.job_key(bucket[-1])
+            heapq.heappush(order, (shares[key], head, first_met[key], key))
         else:
             del buckets[key], heads[key]
         yield job

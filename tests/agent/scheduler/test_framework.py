@@ -9,7 +9,9 @@ from dataclasses import replace
 import pytest
 
 from agent.scheduler import Node, PoolQuota, Queue, RunningPod, Snapshot, Workload, run_cycle
+from agent.scheduler.bench_cases import build
 from agent.scheduler.framework import Session
+from agent.scheduler.framework.ordering import in_queue_order
 from agent.scheduler.framework.solver import in_victim_order
 from agent.scheduler.plugins import DEFAULT_PLUGINS
 
@@ -224,3 +226,29 @@ def test_a_snapshot_whose_running_pod_breaks_a_rule_names_the_workload(pod: Runn
 
     with pytest.raises(ValueError, match=error):
         run_cycle(snap)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_each_job_served_heads_the_queue_furthest_below_its_share_at_that_moment(seed: int) -> None:
+    session = Session(build("tiny", seed), DEFAULT_PLUGINS)
+    waiting = session.pending_jobs()
+    served = 0
+
+    for job in in_queue_order(session, waiting):
+        heads = {}
+        for other in waiting:
+            key = (other.project, other.pool)
+            if key not in heads or session.job_key(other) < session.job_key(heads[key]):
+                heads[key] = other
+        least = min(
+            heads.values(), key=lambda head: (session.queue_key(head.project, head.pool), session.job_key(head))
+        )
+        assert job is least
+        waiting.remove(job)
+        # Placing changes the shares the next pick reads.
+        statement = session.statement()
+        if statement.place(job):
+            statement.commit()
+            served += 1
+
+    assert not waiting and served > 0
