@@ -60,6 +60,8 @@ class NodeIndex:
         self._touched: list[tuple[str, int]] = []
         self._rankings: dict[tuple[str, Hashable], list] = {}
         self._ties = 0
+        self._profiles: dict[int, list[int]] = {}
+        """Per state: its healthy devices' free milli-GPUs, most first."""
         for node in nodes:
             self._state.append(-1)
             self._add(node, self._state_of(node))
@@ -154,6 +156,17 @@ class NodeIndex:
             if position is not None:
                 found.append((position, self._nodes[position], count))
         return [(node, count) for _, node, count in sorted(found, key=lambda entry: entry[0])]
+
+    def free_profile(self, name: str) -> list[int]:
+        """The named node's healthy devices' free milli-GPUs, most first (one list shared by
+        every node in that state: not to be changed)."""
+        self._refile()
+        state = self._state[self._position[name]]
+        profile = self._profiles.get(state)
+        if profile is None:
+            devices = self._signatures[state][-1]  # sorted, least free first
+            profile = self._profiles[state] = [free for free, _, _, healthy in reversed(devices) if healthy]
+        return profile
 
     def free_milli(self, pool: str) -> int:
         """Free milli-GPUs on the healthy devices of ``pool``."""

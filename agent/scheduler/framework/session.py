@@ -144,7 +144,8 @@ class Session:
         Pods alike (node, devices, request) share one record and are taken at once. False if
         any check fails, with the nodes then partly taken."""
         nodes = self.nodes
-        # (node, devices, request's id) -> [the pods' record, how many, request, needs]
+        # (node, devices, request's id) -> [the pods' record, how many, request, needs, the
+        # record alone as a job's pods]: a job of one pod shares that too.
         alike: dict[tuple[str, tuple[int, ...], int], list] = {}
         for job in running:
             request = job.request
@@ -157,11 +158,12 @@ class Session:
                     needs = None if node is None else running_needs(node, request, pod.gpus)
                     if needs is None:
                         return False
-                    found = alike[key] = [_record(node, request, pod.gpus, needs), 0, request, needs]  # type: ignore[arg-type]
+                    record = _record(node, request, pod.gpus, needs)  # type: ignore[arg-type]
+                    found = alike[key] = [record, 0, request, needs, (record,)]
                 found[1] += 1
-                pods.append(found[0])
-            job.pods = tuple(pods)
-        for (name, devices, _), (_, count, request, needs) in alike.items():
+                pods.append(found)
+            job.pods = pods[0][4] if len(pods) == 1 else tuple(found[0] for found in pods)
+        for (name, devices, _), (_, count, request, needs, _) in alike.items():
             take_counted(nodes[name], request, devices, needs, count)
         return not any(oversubscribed(node) for node in nodes.values())
 

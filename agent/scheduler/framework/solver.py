@@ -315,7 +315,8 @@ class Freed:
             changed = set(log[self._read[0] :])
             changed.update(self._grown[self._read[1] :])
         self._read = (len(log), len(self._grown))
-        nodes, profiles = session.nodes, self._profiles
+        nodes, profiles, index = session.nodes, self._profiles, session.index
+        assert index is not None
         for name in changed:
             entry = by_node.get(name)
             if entry is not None:
@@ -326,10 +327,10 @@ class Freed:
                         for device in nodes[name].devices
                         if device.healthy
                     ]
-                else:  # what only holds CPU and memory there
-                    free = [device.free_milli for device in nodes[name].devices if device.healthy]
-                free.sort(reverse=True)
-                profiles[name] = free
+                    free.sort(reverse=True)
+                    profiles[name] = free
+                else:  # what only holds CPU and memory there: the node's own, shared
+                    profiles[name] = index.free_profile(name)
         return profiles
 
     @property
