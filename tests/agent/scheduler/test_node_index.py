@@ -76,3 +76,20 @@ def test_groups_count_the_nodes_in_each_state_leaving_out_those_named() -> None:
     assert groups == {("n0", 2), ("n1", 1)}
     assert {count for _, count in session.node_groups("default", leaving_out=["n1", "n3"])} == {3}
     assert session.node_groups("elsewhere") == []
+
+
+def test_a_free_profile_is_the_healthy_devices_free_share_most_first_as_it_changes() -> None:
+    nodes = (Node("n0", gpus=4, unhealthy=frozenset({1})), Node("n1", gpus=4))
+    session = Session(Snapshot(nodes=nodes, workloads=(Workload("probe", "p", gpu_portion=0.25),)), DEFAULT_PLUGINS)
+    job = session.jobs["probe"]
+    index = session.index
+    assert index is not None
+    assert index.free_profile("n0") == [1000, 1000, 1000]
+
+    pod = session.take(job, session.nodes["n0"], (2,))
+    session.take(job, session.nodes["n1"], (2,))
+
+    assert index.free_profile("n0") == [1000, 1000, 750]
+    assert index.free_profile("n1") == [1000, 1000, 1000, 750]
+    session.give(job, pod)
+    assert index.free_profile("n0") == [1000, 1000, 1000]
