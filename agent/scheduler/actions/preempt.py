@@ -27,6 +27,7 @@ def preempt(session: Session) -> None:
     # Per list and request: where a lone pod first fits as the list is evicted (victims here only
     # stop, so the index holds for the action).
     first_fits: dict[tuple, FirstFit] = {}
+    checks = session.preempt_victim_checks
     for job in in_queue_order(session, session.pending_jobs()):
         if job.pods is not None:
             continue
@@ -36,7 +37,12 @@ def preempt(session: Session) -> None:
         by_queue = evictable_by_queue(session)
 
         def eligible(victim: Job, job: Job = job) -> bool:
-            return session.evictable(victim) and all(check(job, victim) for check in session.preempt_victim_checks)
+            if not session.evictable(victim):
+                return False
+            for check in checks:
+                if not check(job, victim):
+                    return False
+            return True
 
         def holds(job: Job = job) -> bool:
             return session.admit(job) is None
