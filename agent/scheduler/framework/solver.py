@@ -255,7 +255,7 @@ def _evict_on_first_fit(
     position, nodes = found
     if judge is not None:
         judged = judge()
-        if not all(judged(victim) for victim in first_fit.running_until(position)):
+        if not all(map(judged, first_fit.running_until(position))):
             return None
     statement = session.statement()
     evicted: list[tuple[Job, tuple[PodAt, ...]]] = []
