@@ -283,7 +283,7 @@ class Freed:
     made but never asked costs nothing; a job evicted by then is not counted, which keeps the
     count an upper bound (what it held is free)."""
 
-    __slots__ = ("_by_node", "_jobs", "_added", "_grown", "_profiles", "_read")
+    __slots__ = ("_by_node", "_jobs", "_added", "_grown", "_profiles", "_read", "_with_room")
 
     def __init__(self, jobs: Iterable[Job] = ()) -> None:
         self._by_node: dict[str, list] | None = None
@@ -293,6 +293,9 @@ class Freed:
         """Nodes whose count grew since it was first read, in order (repeats kept)."""
         self._profiles: dict[str, list[int]] | None = None
         self._read = (0, 0)
+        self._with_room: dict[tuple[int, int], set[str]] = {}
+        """Per (devices, milli-GPUs) asked: the counted nodes whose profile has that many
+        devices with that much free (see ``with_room``), kept with the profiles."""
         """How far into the session's change log and ``_grown`` the profiles are."""
 
     def add(self, job: Job, pods: tuple[PodAt, ...]) -> None:
@@ -315,7 +318,7 @@ class Freed:
             changed = set(log[self._read[0] :])
             changed.update(self._grown[self._read[1] :])
         self._read = (len(log), len(self._grown))
-        nodes, profiles, index = session.nodes, self._profiles, session.index
+        nodes, profiles, index, with_room = session.nodes, self._profiles, session.index, self._with_room
         assert index is not None
         for name in changed:
             entry = by_node.get(name)
@@ -328,10 +331,27 @@ class Freed:
                         if device.healthy
                     ]
                     free.sort(reverse=True)
-                    profiles[name] = free
                 else:  # what only holds CPU and memory there: the node's own, shared
-                    profiles[name] = index.free_profile(name)
+                    free = index.free_profile(name)
+                profiles[name] = free
+                for (gpus, milli), names in with_room.items():
+                    if len(free) >= gpus and free[gpus - 1] >= milli:
+                        names.add(name)
+                    else:
+                        names.discard(name)
         return profiles
+
+    def with_room(self, session: Session, gpus: int, milli: int) -> set[str]:
+        """The counted nodes that, with the count given back, have ``gpus`` healthy devices
+        with ``milli`` free each: worked out once per (gpus, milli), then kept up to date with
+        the profiles."""
+        profiles = self.profiles(session)
+        names = self._with_room.get((gpus, milli))
+        if names is None:
+            names = self._with_room[gpus, milli] = {
+                name for name, free in profiles.items() if len(free) >= gpus and free[gpus - 1] >= milli
+            }
+        return names
 
     @property
     def by_node(self) -> dict[str, list]:
@@ -373,11 +393,7 @@ def could_fit_without(
     profiles = candidates.profiles(session) if by_share else {}
     # Where a device holds one share at most, only the nodes with room for one pod count (how
     # many they take, in any order, adds up to the same).
-    names = (
-        [name for name, free in profiles.items() if len(free) >= gpus and free[gpus - 1] >= milli]
-        if lone_shares
-        else freed
-    )
+    names = candidates.with_room(session, gpus, milli) if lone_shares else freed
     for name in names:
         node = nodes[name]
         if node.pool != job.pool:

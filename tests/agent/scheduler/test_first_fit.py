@@ -156,3 +156,45 @@ def test_reclaim_without_known_limits_scans_rather_than_trusting_the_index(monke
 
     assert "reclaimed" not in used and "preempted" in used
     assert without_limits == scanned
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_bounds_only_spare_work_a_cycle_without_them_decides_the_same(monkeypatch, seed):
+    snapshot = build(CROWDED, seed)
+    asked: list[bool] = []
+    bound = solver.could_fit_without
+
+    def watched(*args, **kwargs):
+        asked.append(bound(*args, **kwargs))
+        return asked[-1]
+
+    monkeypatch.setattr(solver, "could_fit_without", watched)
+    bounded = run_cycle(snapshot)
+    monkeypatch.setattr(solver, "could_fit_without", lambda *args, **kwargs: True)
+
+    assert False in asked, "no bound ever spared a scan"
+    assert bounded == run_cycle(snapshot)
+
+
+def test_a_bounds_nodes_with_room_follow_capacity_and_victims_added():
+    session = Session(build(CROWDED, 0), DEFAULT_PLUGINS)
+    running = session.running_jobs()
+    freed = solver.Freed(running[: len(running) // 2])
+
+    def fresh(gpus, milli):
+        profiles = freed.profiles(session)
+        return {name for name, free in profiles.items() if len(free) >= gpus and free[gpus - 1] >= milli}
+
+    asked = [(1, 1000), (2, 1000), (1, 750)]
+    kept = {key: set(freed.with_room(session, *key)) for key in asked}
+    assert all(kept[key] == fresh(*key) for key in asked) and any(kept.values())
+
+    statement = session.statement()
+    for job in running[-40:]:
+        statement.evict(job, "test")  # capacity changes on their nodes
+    for job in running[len(running) // 2 : len(running) // 2 + 40]:
+        if job.pods is not None:
+            freed.add(job, job.pods)  # the count grows
+
+    assert all(freed.with_room(session, *key) == fresh(*key) for key in asked)
+    assert any(freed.with_room(session, *key) != kept[key] for key in asked)
