@@ -162,7 +162,7 @@ class Session:
                     found = alike[key] = [record, 0, request, needs, (record,)]
                 found[1] += 1
                 pods.append(found)
-            job.pods = pods[0][4] if len(pods) == 1 else tuple(found[0] for found in pods)
+            job.pods = pods[0][4] if len(pods) == 1 else tuple(entry[0] for entry in pods)
         for (name, devices, _), (_, count, request, needs, _) in alike.items():
             take_counted(nodes[name], request, devices, needs, count)
         return not any(oversubscribed(node) for node in nodes.values())

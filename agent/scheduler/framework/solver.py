@@ -293,10 +293,10 @@ class Freed:
         """Nodes whose count grew since it was first read, in order (repeats kept)."""
         self._profiles: dict[str, list[int]] | None = None
         self._read = (0, 0)
+        """How far into the session's change log and ``_grown`` the profiles are."""
         self._with_room: dict[tuple[int, int], set[str]] = {}
         """Per (devices, milli-GPUs) asked: the counted nodes whose profile has that many
         devices with that much free (see ``with_room``), kept with the profiles."""
-        """How far into the session's change log and ``_grown`` the profiles are."""
 
     def add(self, job: Job, pods: tuple[PodAt, ...]) -> None:
         """Count ``pods`` of ``job`` too."""
