@@ -99,13 +99,18 @@ class Session:
         for state in self.nodes.values():
             for device in state.devices:
                 largest[state.pool] = max(largest[state.pool], device.memory_mib)
-        ranks = {name: i for i, name in enumerate(sorted(w.name for w in self.snapshot.workloads))}
+        # Each workload's place in name order, by its place in the snapshot.
+        workloads = self.snapshot.workloads
+        names = [workload.name for workload in workloads]
+        ranks = [0] * len(names)
+        for rank, at in enumerate(sorted(range(len(names)), key=names.__getitem__)):
+            ranks[at] = rank
         # What running work holds, summed per (project, pool, preemptible) and added to every
         # queue above once at the end: the same totals as accounting job by job.
         totals: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0, 0])
         running: list[Job] = []
         paths: dict[str, tuple[str, ...]] = {}
-        for workload in self.snapshot.workloads:
+        for at, workload in enumerate(workloads):
             path = paths.get(workload.project)
             if path is None:
                 self.tree.ensure(workload.project)
@@ -117,7 +122,7 @@ class Session:
             else:
                 started_at = self.now
             estimate = estimate_milli(workload, request, largest[workload.pool])
-            job = self.jobs[workload.name] = job_of(workload, request, path, estimate, ranks[workload.name], started_at)
+            job = self.jobs[workload.name] = job_of(workload, request, path, estimate, ranks[at], started_at)
             if pods:
                 running.append(job)
         if not self._take_running_trusted(running):
