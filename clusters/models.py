@@ -202,6 +202,11 @@ class Project(models.Model):
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="projects")
     name = models.CharField(max_length=63)
     description = models.CharField(max_length=500, blank=True)
+    default_node_pools = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Names of the node pools a workload that names none may use, in order; empty: the default pool.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

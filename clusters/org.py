@@ -5,7 +5,7 @@ the request field at fault (``resources[0].gpu.deserved``). After the commit, th
 receives its queues again.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -59,6 +59,19 @@ def _check_shares(quotas: Iterable[QuotaInput]) -> None:
                     f"{quota.field}.{kind}.limit: must be -1 (unlimited) or at least the deserved "
                     f"quota ({share.deserved:g}); it is {share.limit:g}."
                 )
+
+
+def _check_default_pools(cluster: Cluster, names: list[str]) -> None:
+    """Each of a project's default node pools must be a pool of its cluster, named once. The
+    pools named are locked until the change commits, so none is deleted meanwhile (deleting a
+    pool takes it out of every project's list)."""
+    locked = NodePool.objects.select_for_update().filter(cluster=cluster, name__in=names)
+    known = {*locked.values_list("name", flat=True), NodePool.DEFAULT}
+    for index, name in enumerate(names):
+        if name not in known:
+            raise Invalid(f"defaultNodePools: cluster {cluster.name!r} has no node pool named {name!r}.")
+        if name in names[:index]:
+            raise Invalid(f"defaultNodePools: node pool {name!r} is named twice.")
 
 
 def _department_gpus(department: Department) -> dict[int, float]:
@@ -170,16 +183,28 @@ def delete_department(department: Department) -> None:
     _changed(department.cluster_id)
 
 
-def create_project(department: Department, name: str, description: str, quotas: list[QuotaInput]) -> Project:
-    """Create a project in the department's cluster, with its quotas."""
+def create_project(
+    department: Department,
+    name: str,
+    description: str,
+    quotas: list[QuotaInput],
+    default_node_pools: Sequence[str] = (),
+) -> Project:
+    """Create a project in the department's cluster, with its quotas and the node pools its
+    workloads use when they name none (in order; none: the default pool)."""
     _check_shares(quotas)
     try:
         with transaction.atomic():
             # Lock the department so two projects created at once cannot both squeeze under its quota.
             department = Department.objects.select_for_update().get(pk=department.pk)
             _check_project_fits(department, quotas, None)
+            _check_default_pools(department.cluster, list(default_node_pools))
             project = Project.objects.create(
-                cluster_id=department.cluster_id, department=department, name=name, description=description
+                cluster_id=department.cluster_id,
+                department=department,
+                name=name,
+                description=description,
+                default_node_pools=list(default_node_pools),
             )
             _store_quotas(quotas, project=project)
             _changed(department.cluster_id)
@@ -189,13 +214,18 @@ def create_project(department: Department, name: str, description: str, quotas: 
 
 
 @transaction.atomic
-def update_project(project: Project, description: str, quotas: list[QuotaInput]) -> Project:
-    """Replace the project's description and quotas."""
+def update_project(
+    project: Project, description: str, quotas: list[QuotaInput], default_node_pools: Sequence[str] = ()
+) -> Project:
+    """Replace the project's description, quotas and default node pools. Workloads submitted
+    before keep the pools they were given."""
     _check_shares(quotas)
     department = Department.objects.select_for_update().get(pk=project.department_id)
     _check_project_fits(department, quotas, project)
+    _check_default_pools(project.cluster, list(default_node_pools))
     project.description = description
-    project.save(update_fields=["description", "updated_at"])
+    project.default_node_pools = list(default_node_pools)
+    project.save(update_fields=["description", "default_node_pools", "updated_at"])
     _store_quotas(quotas, project=project)
     _changed(project.cluster_id)
     return project

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from accounts.errors import Conflict, Invalid
 from agent.protocol import NodePoolSpec
 from clusters import queues
-from clusters.models import Cluster, GpuComputeMode, Node, NodePool
+from clusters.models import Cluster, GpuComputeMode, Node, NodePool, Project
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 
@@ -143,9 +143,14 @@ def update_pool(pool: NodePool, settings: PoolSettings, by: str) -> NodePool:
 
 @transaction.atomic
 def delete_pool(pool: NodePool) -> None:
-    """Delete a pool, with the quotas given on it; its nodes go back to the default pool."""
+    """Delete a pool, with the quotas given on it and its place in projects' default node
+    pools; its nodes go back to the default pool."""
     if pool.is_default:
         raise Conflict("The default node pool cannot be deleted.")
     cluster = pool.cluster
+    for project in Project.objects.select_for_update().filter(cluster=cluster):
+        if pool.name in project.default_node_pools:
+            project.default_node_pools = [name for name in project.default_node_pools if name != pool.name]
+            project.save(update_fields=["default_node_pools", "updated_at"])
     pool.delete()
     _changed(cluster)

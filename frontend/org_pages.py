@@ -15,12 +15,6 @@ from accounts.access import may, require
 from accounts.roles import DASHBOARDS
 from clusters import org
 from clusters.api.org_views import DEPARTMENTS, PROJECTS, OrgUnitKind
-from clusters.api.serializers import (
-    OrgUnitCreationSerializer,
-    OrgUnitUpdateSerializer,
-    ProjectCreationSerializer,
-    quota_inputs,
-)
 from clusters.models import Cluster, Department, NodePool
 from controlplane.api import _flatten
 from controlplane.formats import iso_time
@@ -62,7 +56,7 @@ def stored_values(representation: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fields(rows: list[dict[str, Any]]) -> list[str]:
-    names = ["name", "description", "clusterId", "parentId"]
+    names = ["name", "description", "clusterId", "parentId", "defaultNodePools"]
     for row in rows:
         names += [row["id_field"]] + [f for kind in row["kinds"] for f in kind["fields"]]
     return names
@@ -103,24 +97,25 @@ def project_list(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/project_list.html", context)
 
 
-def _save_new(request: HttpRequest, kind: OrgUnitKind, body: dict[str, Any]) -> Any:
-    """What the API's POST does, for a form: validate, ask the gate, create, audit."""
-    serializer_class = ProjectCreationSerializer if kind is PROJECTS else OrgUnitCreationSerializer
-    serializer = serializer_class(data=body, context={"request": request})
-    serializer.is_valid(raise_exception=True)
-    data = serializer.validated_data
-    cluster = data["clusterId"]
-    if kind is PROJECTS:
-        department = data["department"]
-        require(request.user, "create", "project", department, f"department {department.name!r}")
-        quotas = quota_inputs(cluster, data["resources"])
-        unit = org.create_project(department, data["name"], data["description"], quotas)
-    else:
-        require(request.user, "create", "department", cluster, f"cluster {cluster.name!r}")
-        quotas = quota_inputs(cluster, data["resources"])
-        unit = org.create_department(cluster, data["name"], data["description"], quotas)
-    audit.record(audit.Origin.of(request), "create", kind.resource, unit.pk, unit.name)
-    return unit
+def _body(request: HttpRequest, kind: OrgUnitKind) -> dict[str, Any]:
+    """The form as the API's body. A project's default node pools come from one choice per
+    place in their order, unchosen places left out."""
+    body = request_body(request.POST)
+    body.pop("defaultNodePools", None)
+    chosen = [name.strip() for name in request.POST.getlist("defaultNodePools") if name.strip()]
+    if kind is PROJECTS and chosen:
+        body["defaultNodePools"] = chosen
+    return body
+
+
+def _pool_choices(kind: OrgUnitKind, pools: list[NodePool], chosen: list[str]) -> list[dict[str, Any]] | None:
+    """For a project's form: one choice per node pool, in order, each showing what is chosen there."""
+    if kind is not PROJECTS:
+        return None
+    return [
+        {"place": place, "chosen": chosen[place - 1] if place <= len(chosen) else ""}
+        for place in range(1, len(pools) + 1)
+    ]
 
 
 @login_required
@@ -152,15 +147,17 @@ def _new_unit(
         pools = [org.default_pool(cluster)]
     rows = quota_rows(pools)
     values: dict[str, Any] = {row["id_field"]: str(row["pool"].pk) for row in rows}
+    chosen: list[str] = []
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        values = request.POST
-        unit, errors = attempt(lambda: _save_new(request, kind, request_body(request.POST)), _fields(rows))
+        values, chosen = request.POST, request.POST.getlist("defaultNodePools")
+        unit, errors = attempt(lambda: kind.created(request, _body(request, kind)), _fields(rows))
         if unit is not None:
             messages.success(request, f"{kind.resource.capitalize()} {unit.name!r} created.")
             return redirect(f"{kind.resource}-page-list")
     context = {"kind": kind.resource, "cluster": cluster, "department": department, "rows": rows, "values": values,
-               "errors": errors, "may_update": True, **extra}  # fmt: skip
+               "pools": pools, "pool_choices": _pool_choices(kind, pools, chosen), "errors": errors,
+               "may_update": True, **extra}  # fmt: skip
     return render(request, "frontend/org_unit_form.html", context, status=400 if errors else 200)
 
 
@@ -173,24 +170,19 @@ def _edit_unit(request: HttpRequest, kind: OrgUnitKind, unit_id: int) -> HttpRes
     for row in rows:  # the scheduler's figures beside the quotas they come from
         row["figures"] = figures.get(str(row["pool"].pk), {})
     values: Any = stored_values(representation)
+    chosen = representation.get("defaultNodePools") or []
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        require(request.user, "update", kind.resource, unit, f"{kind.resource} {unit.name!r}")
-        values = request.POST
-
-        def save() -> None:
-            serializer = OrgUnitUpdateSerializer(data=request_body(request.POST), context={"request": request})
-            serializer.is_valid(raise_exception=True)
-            data = serializer.validated_data
-            kind.update(unit, data["description"], quota_inputs(unit.cluster, data["resources"]))
-            audit.record(audit.Origin.of(request), "update", kind.resource, unit.pk, unit.name)
-
-        _, errors = attempt(save, [f for f in _fields(rows) if f != "name"])
+        values, chosen = request.POST, request.POST.getlist("defaultNodePools")
+        _, errors = attempt(
+            lambda: kind.updated(request, unit, _body(request, kind)), [f for f in _fields(rows) if f != "name"]
+        )
         if not errors:
             messages.success(request, f"{kind.resource.capitalize()} {unit.name!r} saved.")
             return redirect(f"{kind.resource}-page-list")
     context = {"kind": kind.resource, "unit": unit, "cluster": unit.cluster, "rows": rows, "values": values,
-               "errors": errors, "may_update": may(request.user, "update", kind.resource, unit),
+               "pools": pools, "pool_choices": _pool_choices(kind, pools, chosen), "errors": errors,
+               "may_update": may(request.user, "update", kind.resource, unit),
                "may_read_dashboards": may(request.user, "read", DASHBOARDS, unit)}  # fmt: skip
     return render(request, "frontend/org_unit_form.html", context, status=400 if errors else 200)
 

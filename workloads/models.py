@@ -38,6 +38,10 @@ class WorkloadQuerySet(RestrictedQuerySet):
         return self.filter(LIVE).select_related("project__department", "submitted_by")
 
 
+def only_the_default_pool() -> list[str]:
+    return [NodePool.DEFAULT]
+
+
 class Workload(models.Model):
     """A unit of work submitted to a project. Its spec is desired state; the phase is what the
     cluster's agent last reported."""
@@ -80,6 +84,11 @@ class Workload(models.Model):
     allocated_gpus = models.JSONField(default=list)
     urls = models.JSONField(default=list, blank=True, help_text="Where its tools answer while it runs.")
     node_pool = models.CharField(max_length=63, blank=True, help_text="The pool of the node it runs on.")
+    node_pools = models.JSONField(
+        default=only_the_default_pool,
+        help_text="The node pools it may use, in order: its request's nodePools, else its project's "
+        "default node pools when it was submitted.",
+    )
     log_bytes = models.JSONField(default=dict, help_text="Bytes stored per stream, for resuming log shipping.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -113,12 +122,6 @@ class Workload(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.phase in TERMINAL_PHASES
-
-    @property
-    def node_pools(self) -> list[str]:
-        """The node pools it may use, in order: its request's ``nodePools``, else its project's
-        default node pools (every project's is the default pool)."""
-        return list(self.spec.get("spec", {}).get("nodePools") or [NodePool.DEFAULT])
 
     @property
     def agent_id(self) -> str:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.errors import Conflict
 from agent.protocol import LogChunkMessage, ToolPort, WorkloadPhase, WorkloadSpec, WorkloadStatus
-from clusters.models import Cluster, Node, Project
+from clusters.models import Cluster, Node, NodePool, Project
 from workloads import notify
 from workloads.models import TERMINAL_PHASES, Workload, WorkloadEvent, WorkloadLogChunk
 from workloads.representations import PREEMPTED, workload_representation
@@ -43,6 +43,8 @@ class TrainingRequest:
     preemptible: bool = True
     workload_type: str = "Training"
     workers: int = 1
+    node_pools: list[str] = field(default_factory=list)
+    """The node pools the request names, in order; none: its project's default node pools."""
 
 
 def tool_ports(workload: Workload) -> list[ToolPort]:
@@ -138,6 +140,7 @@ def submit_training(request: TrainingRequest, submitted_by: AbstractBaseUser | N
                 priority=request.priority,
                 preemptible=request.preemptible,
                 workers=request.workers,
+                node_pools=request.node_pools or request.project.default_node_pools or [NodePool.DEFAULT],
                 phase=WorkloadPhase.PENDING.value,
                 phase_updated_at=timezone.now(),
                 created_at=timezone.now(),  # for the spec the reason is read from; saving sets it again

@@ -24,6 +24,7 @@ from clusters.api.serializers import (
     OrgUnitCreationSerializer,
     OrgUnitUpdateSerializer,
     ProjectCreationSerializer,
+    ProjectUpdateSerializer,
     quota_inputs,
 )
 from clusters.models import Department, Project
@@ -54,32 +55,73 @@ PROJECT_FIELDS = {
 }
 
 
-def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data, context={"request": request})
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+def _create_department(request: Request, data: dict[str, Any]) -> Department:
+    cluster = data["clusterId"]
+    require(request.user, "create", "department", cluster, f"cluster {cluster.name!r}")
+    return org.create_department(cluster, data["name"], data["description"], quota_inputs(cluster, data["resources"]))
+
+
+def _update_department(department: Department, data: dict[str, Any]) -> None:
+    org.update_department(department, data["description"], quota_inputs(department.cluster, data["resources"]))
+
+
+def _create_project(request: Request, data: dict[str, Any]) -> Project:
+    department, cluster = data["department"], data["clusterId"]
+    require(request.user, "create", "project", department, f"department {department.name!r}")
+    quotas = quota_inputs(cluster, data["resources"])
+    return org.create_project(department, data["name"], data["description"], quotas, data["defaultNodePools"] or [])
+
+
+def _update_project(project: Project, data: dict[str, Any]) -> None:
+    quotas = quota_inputs(project.cluster, data["resources"])
+    org.update_project(project, data["description"], quotas, data["defaultNodePools"] or [])
 
 
 @dataclass(frozen=True)
 class OrgUnitKind:
-    """What tells departments and projects apart for the views they share."""
+    """What tells departments and projects apart for the views (and pages) they share: how a
+    request for each is validated and carried out."""
 
     resource: str
     list_key: str
     objects: Callable[[Request], Any]
     fields: dict[str, Field]
     representation: Callable[[Any], dict[str, Any]]
-    update: Callable[..., None]
+    creation_serializer: type
+    create: Callable[[Request, dict[str, Any]], Any]
+    """Ask the gate, then create from validated data."""
+    update_serializer: type
+    update: Callable[[Any, dict[str, Any]], None]
+    """Change the unit from validated data (the caller has asked the gate)."""
     delete: Callable[[Any], None]
+
+    def created(self, request: Request, body: Any) -> Any:
+        """Validate a creation request, carry it out and audit it; the new unit."""
+        serializer = self.creation_serializer(data=body, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        unit = self.create(request, serializer.validated_data)
+        audit.record(audit.Origin.of(request), "create", self.resource, unit.pk, unit.name)
+        return unit
+
+    def updated(self, request: Request, unit: Any, body: Any) -> None:
+        """Ask the gate, validate an update request, carry it out and audit it."""
+        require(request.user, "update", self.resource, unit, f"{self.resource} {unit.name!r}")
+        serializer = self.update_serializer(data=body, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        self.update(unit, serializer.validated_data)
+        audit.record(audit.Origin.of(request), "update", self.resource, unit.pk, unit.name)
 
 
 DEPARTMENTS = OrgUnitKind(
     "department", "departments", _departments, DEPARTMENT_FIELDS, department_representation,
-    org.update_department, org.delete_department,
+    OrgUnitCreationSerializer, _create_department, OrgUnitUpdateSerializer, _update_department,
+    org.delete_department,
 )  # fmt: skip
 PROJECTS = OrgUnitKind(
-    "project", "projects", _projects, PROJECT_FIELDS, project_representation, org.update_project, org.delete_project
-)
+    "project", "projects", _projects, PROJECT_FIELDS, project_representation,
+    ProjectCreationSerializer, _create_project, ProjectUpdateSerializer, _update_project,
+    org.delete_project,
+)  # fmt: skip
 
 
 class OrgUnitListView(APIView):
@@ -90,6 +132,10 @@ class OrgUnitListView(APIView):
     def get(self, request: Request) -> Response:
         found = listing.page(self.kind.objects(request), request.query_params, self.kind.fields)
         return Response({self.kind.list_key: [self.kind.representation(u) for u in found.items], "next": found.next})
+
+    def created(self, request: Request) -> Response:
+        unit = self.kind.created(request, request.data)
+        return Response(self.kind.representation(self.kind.objects(request).get(pk=unit.pk)), status=201)
 
 
 class OrgUnitCountView(APIView):
@@ -108,10 +154,7 @@ class OrgUnitDetailView(APIView):
 
     def put(self, request: Request, unit_id: int) -> Response:
         unit = get_object_or_404(self.kind.objects(request), pk=unit_id)
-        require(request.user, "update", self.kind.resource, unit, f"{self.kind.resource} {unit.name!r}")
-        data = _valid(OrgUnitUpdateSerializer, request)
-        self.kind.update(unit, data["description"], quota_inputs(unit.cluster, data["resources"]))
-        audit.record(audit.Origin.of(request), "update", self.kind.resource, unit.pk, unit.name)
+        self.kind.updated(request, unit, request.data)
         return Response(self.kind.representation(self.kind.objects(request).get(pk=unit.pk)))
 
     def delete(self, request: Request, unit_id: int) -> Response:
@@ -134,13 +177,7 @@ class DepartmentListView(OrgUnitListView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        data = _valid(OrgUnitCreationSerializer, request)
-        cluster = data["clusterId"]
-        require(request.user, "create", "department", cluster, f"cluster {cluster.name!r}")
-        quotas = quota_inputs(cluster, data["resources"])
-        department = org.create_department(cluster, data["name"], data["description"], quotas)
-        audit.record(audit.Origin.of(request), "create", "department", department.pk, department.name)
-        return Response(department_representation(_departments(request).get(pk=department.pk)), status=201)
+        return self.created(request)
 
 
 @extend_schema_view(get=extend_schema(parameters=schemas.COUNT_PARAMETERS, responses={200: schemas.COUNT}))
@@ -164,7 +201,7 @@ class ProjectCountView(OrgUnitCountView):
 
 @extend_schema_view(
     get=extend_schema(responses={200: schemas.ProjectResponse}),
-    put=extend_schema(request=OrgUnitUpdateSerializer, responses={200: schemas.ProjectResponse}),
+    put=extend_schema(request=ProjectUpdateSerializer, responses={200: schemas.ProjectResponse}),
     delete=extend_schema(responses={204: schemas.NO_CONTENT}),
 )
 class ProjectDetailView(OrgUnitDetailView):
@@ -182,10 +219,4 @@ class ProjectListView(OrgUnitListView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        data = _valid(ProjectCreationSerializer, request)
-        department = data["department"]
-        require(request.user, "create", "project", department, f"department {department.name!r}")
-        quotas = quota_inputs(data["clusterId"], data["resources"])
-        project = org.create_project(department, data["name"], data["description"], quotas)
-        audit.record(audit.Origin.of(request), "create", "project", project.pk, project.name)
-        return Response(project_representation(_projects(request).get(pk=project.pk)), status=201)
+        return self.created(request)

@@ -113,7 +113,7 @@ def project_representation(project: Project) -> dict[str, Any]:
         "parentId": str(project.department_id),
         "parentName": project.department.name,
         "requestedNamespace": project.namespace,
-        "defaultNodePools": [NodePool.DEFAULT],
+        "defaultNodePools": project.default_node_pools or [NodePool.DEFAULT],
         "createdAt": iso_time(project.created_at),
         "updatedAt": iso_time(project.updated_at),
         "resources": resources,

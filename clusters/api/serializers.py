@@ -14,8 +14,10 @@ from controlplane.serializers import StrictCharField, StrictNumberField, StrictS
 NAME_PATTERN = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 NAME_RULE = "Must be lower-case letters, digits and '-', start with a letter and end with a letter or digit."
 MIB_PER_UNIT = {"Mib": 1.0, "MB": 1e6 / 2**20, "GB": 1e9 / 2**20}
-# Run:ai's organisation fields that Tessera keeps in the request shape but does not act on yet.
+# Run:ai's organisation fields that Tessera keeps in the request shape but does not act on yet
+# (a department's defaultNodePools among them: a project's are acted on).
 ORG_ACCEPTED = frozenset({"schedulingRules", "defaultNodePools", "nodeTypes", "overtimeData"})
+PROJECT_ACCEPTED = ORG_ACCEPTED - {"defaultNodePools"}
 
 
 class ShareSerializer(StrictSerializer):
@@ -127,10 +129,17 @@ class OrgUnitCreationSerializer(OrgUnitUpdateSerializer):
         return readable_cluster(self.context["request"], value)
 
 
-class ProjectCreationSerializer(OrgUnitCreationSerializer):
+class ProjectUpdateSerializer(OrgUnitUpdateSerializer):
+    defaultNodePools = serializers.ListField(
+        child=StrictCharField(max_length=63), required=False, allow_null=True, default=None, max_length=64
+    )
+    accepted_fields = PROJECT_ACCEPTED
+
+
+class ProjectCreationSerializer(ProjectUpdateSerializer, OrgUnitCreationSerializer):
     parentId = StrictCharField(required=False, allow_null=True)
     requestedNamespace = StrictCharField(required=False, allow_blank=True, allow_null=True)
-    accepted_fields = ORG_ACCEPTED | {"enforceRunaiScheduler"}
+    accepted_fields = PROJECT_ACCEPTED | {"enforceRunaiScheduler"}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         cluster: Cluster = attrs["clusterId"]

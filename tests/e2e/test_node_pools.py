@@ -1,5 +1,6 @@
 """Node pools with a real agent: the agent reports its node's labels, a pool created over HTTP
-takes the node by its label, and the agent places a workload only in the pools it asks for."""
+takes the node by its label, and the agent places a workload only in the pools it asks for, or
+in its project's default node pools when it asks for none."""
 
 import pytest
 
@@ -9,8 +10,10 @@ from tests.e2e.conftest import wait_for_phase
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def submit(http, project, name: str, pools: list[str]) -> str:
-    spec = {"command": "sleep 30", "compute": {"gpuDevicesRequest": 1}, "nodePools": pools}
+def submit(http, project, name: str, pools: list[str] | None) -> str:
+    spec = {"command": "sleep 30", "compute": {"gpuDevicesRequest": 1}}
+    if pools is not None:
+        spec["nodePools"] = pools
     response = http.post("/api/v1/workloads/trainings", json={"name": name, "projectId": str(project.pk), "spec": spec})
     assert response.status_code == 202, response.text
     return response.json()["workloadId"]
@@ -41,3 +44,10 @@ def test_a_workload_runs_only_in_the_pool_that_took_the_agents_node_by_its_label
     )
     assert waiting["phase"] == "Pending"
     assert waiting["phaseMessage"] == "no nodes in node pool default"
+
+    # The project sends its workloads to the rack by default: one naming no pool runs there.
+    changed = http.put(f"/api/v1/org-unit/projects/{project.pk}", json={"defaultNodePools": ["rack-one"]})
+    assert changed.status_code == 200, changed.text
+    by_default = wait_for_phase(http, submit(http, project, "by-default", None), {"Running", "Failed"})
+    assert (by_default["phase"], by_default["currentNodePool"]) == ("Running", "rack-one"), (by_default, agent.log())
+    assert by_default["requestedNodePools"] == ["rack-one"]

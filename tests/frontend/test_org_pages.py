@@ -1,12 +1,19 @@
 """Departments and projects in the browser: quotas per node pool, errors beside the field that
 caused them, and only the buttons the gate allows, which the server enforces anyway."""
 
+import html
+import re
+
 import pytest
 
+from clusters import pools
 from clusters.models import Department, Project, Quota
+from clusters.pools import PoolSettings
 from tests.frontend.pages import field_error, has_button
 
 pytestmark = pytest.mark.django_db
+
+BY_RACK = PoolSettings(label_key="rack", label_value="r1", gpu_placement="binpack", cpu_placement="binpack")
 
 
 def quota_form(site, name: str, deserved: str, limit: str = "", weight: str = "", **extra) -> dict:
@@ -134,3 +141,43 @@ def test_a_project_s_gpu_hours_per_hour_come_from_the_usage_roll_ups(admin, rese
     refused = admin.get(f"/projects/{site.project.pk}/usage/", {"start": "yesterday", "end": day["end"]})
     assert refused.status_code == 400 and "start" in refused.json()["message"]
     assert 'data-metrics-url="/projects/' in admin.get(f"/projects/{site.project.pk}/").content.decode()
+
+
+def chosen_pools(response) -> list[str]:
+    """The default node pools the project's form shows chosen, in order ("" for none)."""
+    page = response.content.decode()
+    selects = re.findall(r'<select id="f-defaultNodePools-\d+" name="defaultNodePools"[^>]*>(.*?)</select>', page, re.S)
+    return [next(iter(re.findall(r'<option value="([^"]*)" selected>', s)), "") for s in selects]
+
+
+def test_a_project_s_default_node_pools_are_chosen_in_order_and_shown_again(admin, site):
+    pools.create_pool(site.cluster, "rack-one", BY_RACK, by="test")
+    form = {**quota_form(site, "vision", "0", parentId=str(site.department.pk)),
+            "defaultNodePools": ["rack-one", "", "default"]}  # fmt: skip
+
+    created = admin.post("/projects/new/", form)
+
+    assert created.status_code == 302, created.content.decode()
+    project = Project.objects.get(name="vision")
+    assert project.default_node_pools == ["rack-one", "default"]
+    assert chosen_pools(admin.get(f"/projects/{project.pk}/")) == ["rack-one", "default"]
+
+
+def test_a_pool_chosen_twice_is_shown_beside_the_choices_and_nothing_is_changed(admin, site):
+    pools.create_pool(site.cluster, "rack-one", BY_RACK, by="test")
+    Project.objects.filter(pk=site.project.pk).update(default_node_pools=["default"])
+
+    refused = admin.post(f"/projects/{site.project.pk}/", {"defaultNodePools": ["rack-one", "rack-one"]})
+
+    assert refused.status_code == 400
+    error = re.search(r'<p class="field-error" id="f-defaultNodePools-error">(.*?)</p>', refused.content.decode())
+    assert error and html.unescape(error.group(1)) == "node pool 'rack-one' is named twice."
+    assert chosen_pools(refused) == ["rack-one", "rack-one"]  # what was chosen stays in the form
+    site.project.refresh_from_db()
+    assert site.project.default_node_pools == ["default"]
+
+
+def test_a_department_s_form_offers_no_default_node_pools(admin, site):
+    page = admin.get(f"/departments/{site.department.pk}/").content.decode()
+
+    assert 'name="defaultNodePools"' not in page

@@ -254,6 +254,7 @@ class TrainingCreationSerializer(StrictSerializer):
             environment={env["name"]: env["value"] for env in spec.get("environmentVariables", [])},
             workload_type=self.workload_type,
             workers=self.workers(spec),
+            node_pools=spec.get("nodePools") or [],
             **compute_request(spec, self.default_priority_class),
         )
 
