@@ -84,6 +84,8 @@ class Workload(models.Model):
     allocated_gpus = models.JSONField(default=list)
     urls = models.JSONField(default=list, blank=True, help_text="Where its tools answer while it runs.")
     node_pool = models.CharField(max_length=63, blank=True, help_text="The pool of the node it runs on.")
+    cpu_milli = models.PositiveIntegerField(null=True, blank=True, help_text="CPU millicores each pod needs.")
+    memory_mib = models.PositiveIntegerField(null=True, blank=True, help_text="Memory (MiB) each pod needs.")
     node_pools = models.JSONField(
         default=only_the_default_pool,
         help_text="The node pools it may use, in order: its request's nodePools, else its project's "

@@ -12,20 +12,26 @@ PREEMPTED = "Preempted"
 
 def requested_resources(workload: Workload, pods: int = 1) -> dict[str, Any]:
     """Run:ai's ``podsRequestedResources`` (one pod), or ``workloadRequestedResources`` for all
-    ``pods``: whole devices, or devices at a portion or memory."""
+    ``pods``: whole devices, or devices at a portion or memory; CPU cores and memory where asked."""
     if workload.gpu_memory_mib is not None:
-        return {
+        resources = {
             "gpuRequestType": "memory",
             "gpu": {"request": workload.gpu_devices * pods},
             "gpuMemory": {"request": f"{workload.gpu_memory_mib * pods}Mi"},
         }
-    if workload.gpu_portion is not None:
-        return {
+    elif workload.gpu_portion is not None:
+        resources = {
             "gpuRequestType": "portion",
             "gpu": {"request": workload.gpu_devices * workload.gpu_portion * pods},
             "gpuPortion": {"request": workload.gpu_portion, "limit": workload.gpu_portion_limit},
         }
-    return {"gpuRequestType": "portion", "gpu": {"request": workload.gpu_devices * pods}}
+    else:
+        resources = {"gpuRequestType": "portion", "gpu": {"request": workload.gpu_devices * pods}}
+    if workload.cpu_milli:
+        resources["cpu"] = {"request": workload.cpu_milli * pods / 1000}
+    if workload.memory_mib:
+        resources["memory"] = {"request": f"{workload.memory_mib * pods}Mi"}
+    return resources
 
 
 def desired_phase(workload: Workload) -> str:

@@ -45,6 +45,8 @@ class TrainingRequest:
     workers: int = 1
     node_pools: list[str] = field(default_factory=list)
     """The node pools the request names, in order; none: its project's default node pools."""
+    cpu_milli: int | None = None
+    memory_mib: int | None = None
 
 
 def tool_ports(workload: Workload) -> list[ToolPort]:
@@ -80,6 +82,8 @@ def workload_spec(workload: Workload) -> WorkloadSpec:
         workers=workload.workers,
         node_pools=workload.node_pools,
         tool_ports=tool_ports(workload) or None,
+        cpu_milli=workload.cpu_milli,
+        memory_mib=workload.memory_mib,
     )
 
 
@@ -94,7 +98,12 @@ WAITING_FOR_FEATURE = {
 
 # Optional spec fields an agent refuses unless it declared the feature; one without it runs the
 # workload on any node and exposes nothing, which is what it did before the field existed.
-OPTIONAL_FEATURES = {"node_pools": "node_pools", "tool_ports": "tool_ports"}
+OPTIONAL_FEATURES = {
+    "node_pools": "node_pools",
+    "tool_ports": "tool_ports",
+    "cpu_milli": "cpu_requests",
+    "memory_mib": "cpu_requests",
+}
 
 
 def sendable(specs: list[WorkloadSpec], features: set[str]) -> list[WorkloadSpec]:
@@ -141,6 +150,8 @@ def submit_training(request: TrainingRequest, submitted_by: AbstractBaseUser | N
                 preemptible=request.preemptible,
                 workers=request.workers,
                 node_pools=request.node_pools or request.project.default_node_pools or [NodePool.DEFAULT],
+                cpu_milli=request.cpu_milli,
+                memory_mib=request.memory_mib,
                 phase=WorkloadPhase.PENDING.value,
                 phase_updated_at=timezone.now(),
                 created_at=timezone.now(),  # for the spec the reason is read from; saving sets it again

@@ -7,6 +7,7 @@ declares simulated devices if asked to, so the whole flow can be tried without h
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,11 +105,26 @@ def simulated_devices(node_name: str, count: int, memory_mib: int) -> list[GpuDe
     ]
 
 
+def host_capacity() -> tuple[int | None, int | None]:
+    """This host's CPU in millicores (the CPUs this process may run on) and its memory in MiB,
+    each None where the platform does not tell."""
+    try:
+        cpus: int | None = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count()
+    try:
+        memory: int | None = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+    except (AttributeError, OSError, ValueError):
+        memory = None
+    return (cpus * 1000 if cpus else None), (memory or None)
+
+
 def discover_inventory(
     node_name: str, simulated_gpus: int, simulated_memory_mib: int = 81920, nvml: Any = None
 ) -> Inventory:
-    """This host as one node: its real GPUs if NVML finds any, else ``simulated_gpus``
-    simulated devices, else no GPUs."""
+    """This host as one node, with its CPU and memory: its real GPUs if NVML finds any, else
+    ``simulated_gpus`` simulated devices, else no GPUs."""
+    cpu_milli, memory_mib = host_capacity()
     report = discover_nvml(nvml)
     if report is not None:
         if simulated_gpus:
@@ -127,4 +143,4 @@ def discover_inventory(
         )
     else:
         node = NodeInventory(name=node_name)
-    return Inventory(nodes=[node])
+    return Inventory(nodes=[node.model_copy(update={"cpu_milli": cpu_milli, "memory_mib": memory_mib})])

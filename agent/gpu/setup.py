@@ -58,6 +58,8 @@ def gpu_guard(inventory: Inventory, runtime: Runtime, fractions: FractionConfig,
             cuda_version=report.cuda_version,
             gpus=report.gpus,
             labels=node.labels,  # given on the command line: discovery does not find them
+            cpu_milli=node.cpu_milli,
+            memory_mib=node.memory_mib,
         )
         return Inventory(nodes=[found])
 

@@ -84,6 +84,10 @@ class NodeInventory(_Strict):
     # The node's labels (as Kubernetes has them), which node pools select nodes by; left off when
     # None. Every node is also known by ``kubernetes.io/hostname`` = its name.
     labels: dict[str, str] | None = None
+    # The node's CPU (millicores) and memory, which workloads' CPU and memory requests are placed
+    # against; None: not reported, nothing is placed against it.
+    cpu_milli: Annotated[int, Field(gt=0)] | None = None
+    memory_mib: Annotated[int, Field(gt=0)] | None = None
 
 
 class Inventory(_Strict):
@@ -129,6 +133,11 @@ class WorkloadSpec(_Strict):
     # The ports its tools (Jupyter, TensorBoard, a web app) listen on inside the workload, as the
     # request's ``exposedUrls``/``ports`` give them; the runtime maps each to a port on the node.
     tool_ports: list[ToolPort] | None = None
+    # What each pod needs of its node's CPU (millicores) and memory, as the request's
+    # ``cpuCoreRequest``/``cpuMemoryRequest`` give them; None: nothing. Sent only to agents that
+    # declared "cpu_requests".
+    cpu_milli: Annotated[int, Field(ge=0)] | None = None
+    memory_mib: Annotated[int, Field(ge=0)] | None = None
 
     def needs(self) -> set[str]:
         """The agent features this workload needs beyond version 1's first messages."""
@@ -223,6 +232,7 @@ FEATURES = (
     "tool_ports",
     QUEUE_STATUS_FEATURE,
     "pool_compute_mode",
+    "cpu_requests",
 )
 """What this protocol's agents understand beyond version 1's first messages; sent in ``hello``."""
 

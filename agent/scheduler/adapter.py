@@ -107,6 +107,8 @@ def decide(
             gpu_model=node.gpus[0].model if node.gpus else "",
             unhealthy=frozenset(i for i, gpu in enumerate(node.gpus) if node.cordoned or not gpu.schedulable),
             pool=pool_of.get(node.name, DEFAULT_POOL),
+            cpu_milli=node.cpu_milli,
+            memory_mib=node.memory_mib,
         )
         for node in inventory.nodes
     )
@@ -114,7 +116,7 @@ def decide(
     tried = {spec.id: 0 for spec in pending}
     reasons: dict[str, list[str]] = {spec.id: [] for spec in pending}
     ids = {label: workload_id for workload_id, label in labels.items()}
-    placement = {pool.name: pool.gpu_placement for pool in node_pools}
+    placement = {pool.name: (pool.gpu_placement, pool.cpu_placement) for pool in node_pools}
     scheduler_queues = _queues(queues)
     # One cycle per pool, as Run:ai schedules each node pool on its own, each by its own placement
     # strategy; a pool's cycle runs again only when the work waiting for it changed.
@@ -135,7 +137,8 @@ def decide(
                     queues=scheduler_queues,
                     workloads=(*work, *(workload for workload in running if workload.pool == pool)),
                     now=now,
-                    placement=placement.get(pool, "binpack"),
+                    placement=placement.get(pool, ("binpack", "binpack"))[0],
+                    cpu_placement=placement.get(pool, ("binpack", "binpack"))[1],
                 )
                 outcomes[pool] = (members, _of_pool(run_cycle(snapshot), pool))
         outcome = _merged([outcomes[pool][1] for pool in waiting])
@@ -183,8 +186,9 @@ def _merged(outcomes: Sequence[Outcome]) -> Outcome:
 
 def _schedulable(inventory: Inventory, held: Sequence[Held]) -> list[Held]:
     """The held work the scheduler may reason about: on schedulable devices it knows, within
-    their capacity. The rest (on a cordoned or unhealthy device, or more than a device holds, as
-    a restart may find) is left where it runs and out of the cycle, which would refuse it."""
+    their capacity and within its node's CPU and memory. The rest (on a cordoned or unhealthy
+    device, or more than a device or node holds, as a restart may find) is left where it runs
+    and out of the cycle, which would refuse it."""
     devices = {
         (node.name, gpu.uuid): gpu
         for node in inventory.nodes
@@ -192,15 +196,28 @@ def _schedulable(inventory: Inventory, held: Sequence[Held]) -> list[Held]:
         for gpu in node.gpus
         if gpu.schedulable
     }
+    capacity = {
+        (node.name, resource): amount
+        for node in inventory.nodes
+        for resource, amount in (("cpu", node.cpu_milli), ("memory", node.memory_mib))
+        if amount is not None
+    }
     used: Counter[tuple[str, str]] = Counter()
+    taken: Counter[tuple[str, str]] = Counter()
     kept = []
     for work in held:
         need: Counter[tuple[str, str]] = Counter()
+        takes: Counter[tuple[str, str]] = Counter()
         for pod in work.pods:
             for uuid in pod.devices:
                 need[pod.node, uuid] += share_of(work.spec, devices.get((pod.node, uuid)))
-        if all(key in devices and used[key] + amount <= MILLI for key, amount in need.items()):
+            takes[pod.node, "cpu"] += work.spec.cpu_milli or 0
+            takes[pod.node, "memory"] += work.spec.memory_mib or 0
+        if all(key in devices and used[key] + amount <= MILLI for key, amount in need.items()) and all(
+            taken[key] + amount <= capacity.get(key, taken[key] + amount) for key, amount in takes.items()
+        ):
             used.update(need)
+            taken.update(takes)
             kept.append(work)
     return kept
 
@@ -225,6 +242,8 @@ def _workload(spec: WorkloadSpec, name: str, pool: str, running: tuple[RunningPo
         gpu_portion=spec.gpu_portion,
         gpu_memory_mib=spec.gpu_memory_mib if spec.gpu_portion is None else None,
         gpu_portion_limit=spec.gpu_portion_limit,
+        cpu_milli=spec.cpu_milli or 0,
+        memory_mib=spec.memory_mib or 0,
         submitted_at=spec.submitted_at.timestamp(),
         running=running,
     )

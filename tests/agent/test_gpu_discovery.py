@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 from typing import Any
 
@@ -9,6 +10,7 @@ import pynvml
 import pytest
 
 from agent.gpu import discover_inventory, discover_nvml
+from agent.gpu.discovery import host_capacity
 from agent.protocol import Inventory, NodeInventory
 from tests.agent.mock_nvml import MockDevice
 from tests.agent.mock_nvml import MockNvml as MockNvmlLibrary
@@ -80,7 +82,18 @@ def test_without_nvml_and_without_simulation_the_node_has_no_gpus() -> None:
     # This machine has no NVIDIA driver: the real NVML path fails and is handled.
     inventory = discover_inventory("host-a", simulated_gpus=0)
 
-    assert inventory == Inventory(nodes=[NodeInventory(name="host-a", simulated=False, gpus=[])])
+    cpu_milli, memory_mib = host_capacity()
+    expected = NodeInventory(name="host-a", simulated=False, gpus=[], cpu_milli=cpu_milli, memory_mib=memory_mib)
+    assert inventory == Inventory(nodes=[expected])
+
+
+def test_the_node_reports_the_cpus_this_process_may_use_and_the_hosts_memory() -> None:
+    (node,) = discover_inventory("host-a", simulated_gpus=1).nodes
+
+    assert node.cpu_milli == len(os.sched_getaffinity(0)) * 1000
+    with open("/proc/meminfo") as meminfo:  # MemTotal, in KiB
+        total_kib = int(next(line for line in meminfo if line.startswith("MemTotal:")).split()[1])
+    assert abs(node.memory_mib - total_kib // 1024) <= 1
 
 
 def test_without_nvml_simulated_devices_are_declared_and_labelled() -> None:

@@ -13,7 +13,7 @@ from controlplane.schema import NEXT, ApiSchema
 
 
 class RequestedResourcesResponse(serializers.Serializer):
-    """Whole devices, or devices at a portion or by memory."""
+    """Whole devices, or devices at a portion or by memory; CPU cores and memory where asked."""
 
     gpuRequestType = serializers.ChoiceField(choices=["portion", "memory"])
     gpu = inline_serializer("GpuRequest", {"request": serializers.FloatField()})
@@ -24,6 +24,10 @@ class RequestedResourcesResponse(serializers.Serializer):
     )
     gpuMemory = inline_serializer(
         "GpuMemoryRequest", {"request": serializers.CharField(help_text="e.g. 512Mi")}, required=False
+    )
+    cpu = inline_serializer("CpuRequest", {"request": serializers.FloatField(help_text="cores")}, required=False)
+    memory = inline_serializer(
+        "MemoryRequest", {"request": serializers.CharField(help_text="e.g. 512Mi")}, required=False
     )
 
 

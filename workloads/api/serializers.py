@@ -57,9 +57,10 @@ class ComputeSerializer(StrictSerializer):
     gpuPortionLimit = StrictNumberField(required=False, min_value=0, max_value=1)
     gpuMemoryRequest = StrictCharField(required=False)
     gpuMemoryLimit = StrictCharField(required=False)
-    accepted_fields = frozenset(
-        {"cpuCoreRequest", "cpuCoreLimit", "cpuMemoryRequest", "cpuMemoryLimit", "largeShmRequest", "extendedResources"}
-    )
+    cpuCoreRequest = StrictNumberField(required=False, min_value=0, max_value=100_000)
+    cpuMemoryRequest = StrictCharField(required=False)
+    # Limits are the runtime's to enforce, which it does not yet: kept, not acted on.
+    accepted_fields = frozenset({"cpuCoreLimit", "cpuMemoryLimit", "largeShmRequest", "extendedResources"})
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict) and data.get("migProfile") is not None:
@@ -72,6 +73,15 @@ class ComputeSerializer(StrictSerializer):
         return memory_mib(value)
 
     def validate_gpuMemoryLimit(self, value: str) -> int:
+        return memory_mib(value)
+
+    def validate_cpuCoreRequest(self, value: float) -> int:
+        milli = round(value * 1000)
+        if value and not milli:
+            raise serializers.ValidationError("Must be 0 or at least 0.001 (one millicore).")
+        return milli
+
+    def validate_cpuMemoryRequest(self, value: str) -> int:
         return memory_mib(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -311,6 +321,8 @@ def compute_request(spec: dict[str, Any], default_priority_class: str = "train")
         "gpu_portion": compute.get("gpuPortionRequest"),
         "gpu_portion_limit": compute.get("gpuPortionLimit"),
         "gpu_memory_mib": compute.get("gpuMemoryRequest"),
+        "cpu_milli": compute.get("cpuCoreRequest") or None,
+        "memory_mib": compute.get("cpuMemoryRequest"),
         "priority_class": priority_class,
         "priority": PRIORITY_CLASSES[priority_class],
         "preemptible": preemptible,

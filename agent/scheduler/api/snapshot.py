@@ -12,7 +12,9 @@ from agent.scheduler.api.workload import Workload
 @dataclass(frozen=True)
 class Snapshot:
     """Everything one cycle looks at: nodes in placement order, queues (parents before
-    children), workloads (pending and running), the clock, and the placement policy."""
+    children), workloads (pending and running), the clock, and the placement policy.
+    ``cpu_placement`` ("binpack" or "spread"), when given, places CPU-only pods by CPU instead
+    (a node pool's CPU placement strategy); None: by ``placement`` as every pod."""
 
     nodes: tuple[Node, ...] = ()
     queues: tuple[Queue, ...] = ()
@@ -20,6 +22,7 @@ class Snapshot:
     now: float = 0.0
     placement: str = "binpack"
     consolidation: bool = True
+    cpu_placement: str | None = None
 
 
 @dataclass(frozen=True)

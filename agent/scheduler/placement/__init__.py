@@ -26,16 +26,19 @@ from agent.scheduler.placement.fragmentation import (
 )
 from agent.scheduler.placement.index import NodeIndex
 from agent.scheduler.placement.model import MILLI, Device, NodeState, PodRequest
-from agent.scheduler.placement.policies import BestFit, BinPack, Policy, Spread
-from agent.scheduler.placement.search import POLICY_NAMES, best_placement, policy
+from agent.scheduler.placement.policies import BestFit, BinPack, CpuPack, CpuSpread, Policy, Spread
+from agent.scheduler.placement.search import CPU_POLICY_NAMES, POLICY_NAMES, best_placement, cpu_policy, policy
 from agent.scheduler.placement.tessera import Tessera
 
 __all__ = [
+    "CPU_POLICY_NAMES",
     "DEFAULT_DISTRIBUTION",
     "MILLI",
     "POLICY_NAMES",
     "BestFit",
     "BinPack",
+    "CpuPack",
+    "CpuSpread",
     "Device",
     "FillModel",
     "FragmentModel",
@@ -49,6 +52,7 @@ __all__ = [
     "WorkloadClass",
     "best_placement",
     "candidates",
+    "cpu_policy",
     "device_fits",
     "device_need",
     "distribution",

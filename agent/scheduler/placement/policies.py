@@ -73,6 +73,36 @@ class Spread:
         return free_after / MILLI + device_after / (MILLI * 1000.0) + _cpu_share_free_after(node, pod) / 1e6
 
 
+def _memory_share_free_after(node: NodeState, pod: PodRequest) -> float:
+    """Fraction of the node's memory left free after the pod (0 when the node does not say)."""
+    if node.memory_free_mib is None or not node.memory_total_mib:
+        return 0.0
+    return (node.memory_free_mib - pod.memory_mib) / node.memory_total_mib
+
+
+class CpuPack:
+    """For CPU-only pods, a node pool's CPU bin-packing (KAI-Scheduler's cpu-pack): the node with
+    the least CPU left free after the pod first, then the least memory, so whole nodes stay free
+    for large pods. GPUs play no part."""
+
+    name = "cpu-binpack"
+
+    def score(self, node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> float:
+        """Less CPU share free after the placement is better; then less memory share."""
+        return -_cpu_share_free_after(node, pod) - _memory_share_free_after(node, pod) / 1e3
+
+
+class CpuSpread:
+    """For CPU-only pods, a node pool's CPU spreading (KAI-Scheduler's cpu-spread): the node with
+    the most CPU left free after the pod first, then the most memory."""
+
+    name = "cpu-spread"
+
+    def score(self, node: NodeState, pod: PodRequest, devices: tuple[int, ...]) -> float:
+        """More CPU share free after the placement is better; then more memory share."""
+        return _cpu_share_free_after(node, pod) + _memory_share_free_after(node, pod) / 1e3
+
+
 class BestFit:
     """The reference policy of the trace replay (REPLAY.md): score = 1 - (free CPU after / 128000)
     / 2 - (free GPU milli after / 8000) / 2. The node score ignores which device a shared pod

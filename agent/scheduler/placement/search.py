@@ -10,11 +10,14 @@ from agent.scheduler.placement.fgd import FragmentationGradient
 from agent.scheduler.placement.fragmentation import DEFAULT_DISTRIBUTION, WorkloadClass, distribution
 from agent.scheduler.placement.index import NodeIndex
 from agent.scheduler.placement.model import NodeState, PodRequest
-from agent.scheduler.placement.policies import BestFit, BinPack, Policy, Spread
+from agent.scheduler.placement.policies import BestFit, BinPack, CpuPack, CpuSpread, Policy, Spread
 from agent.scheduler.placement.tessera import Tessera
 
 POLICY_NAMES = ("binpack", "spread", "bestfit", "fgd", "tessera")
-"""Every name ``policy`` accepts."""
+"""Every name ``policy`` accepts for placing pods with GPUs (and, by default, CPU-only ones)."""
+
+CPU_POLICY_NAMES = ("binpack", "spread")
+"""Every name ``cpu_policy`` accepts: a node pool's CPU placement strategy for CPU-only pods."""
 
 
 def _classes(context: dict[str, Any]) -> Sequence[WorkloadClass]:
@@ -42,6 +45,15 @@ def policy(name: str = "binpack", **context: Any) -> Policy:
     if name == "tessera":
         return Tessera(_classes(context), nodes=context.get("nodes") or ())
     raise ValueError(f"unknown placement policy {name!r}; expected one of {', '.join(POLICY_NAMES)}")
+
+
+def cpu_policy(name: str) -> Policy:
+    """The CPU placement strategy called ``name``, for CPU-only pods."""
+    if name == "binpack":
+        return CpuPack()
+    if name == "spread":
+        return CpuSpread()
+    raise ValueError(f"unknown CPU placement {name!r}; expected one of {', '.join(CPU_POLICY_NAMES)}")
 
 
 def best_placement(

@@ -1,11 +1,12 @@
 """Placement strategy: node and device choice through the shared placement package, with the
-snapshot's policy (binpack by default, spread, or a fragmentation-aware one)."""
+snapshot's policy (binpack by default, spread, or a fragmentation-aware one), and for CPU-only
+pods its CPU placement strategy where it has one."""
 
 from __future__ import annotations
 
 from agent.scheduler.framework.jobs import Job
 from agent.scheduler.framework.session import Session
-from agent.scheduler.placement import NodeState, PodRequest, candidates, policy
+from agent.scheduler.placement import NodeState, PodRequest, candidates, cpu_policy, policy
 
 MEMO_LIMIT = 200_000
 """Node choices remembered before the memo starts afresh (bounds a long cycle's memory)."""
@@ -21,6 +22,7 @@ def register(session: Session) -> None:
         # Tessera spares the GPU types that type-constrained pods depend on, as in the replay.
         context["nodes"] = list(session.nodes.values())
     chosen = policy(name, **context)
+    by_cpu = None if session.snapshot.cpu_placement is None else cpu_policy(session.snapshot.cpu_placement)
     # (node, request) -> (node version, best score there or None, its devices). A score depends
     # only on the node's own capacity, which changes only with its version, and an action asks
     # the same few requests of mostly unchanged nodes over and over.
@@ -32,9 +34,10 @@ def register(session: Session) -> None:
         if found is None or found[0] != node.version:
             best_score: float | None = None
             best_devices: tuple[int, ...] = ()
+            scorer = by_cpu if by_cpu is not None and request.gpus <= 0 else chosen
             # The first of equal scores wins, as in ``best_placement``: the tighter devices.
             for devices in candidates(node, request):
-                value = chosen.score(node, request, devices)
+                value = scorer.score(node, request, devices)
                 if best_score is None or value > best_score:
                     best_score, best_devices = value, devices
             if len(memo) >= MEMO_LIMIT:
