@@ -29,6 +29,7 @@ NUMBER_FIELDS = frozenset(
         "gpuDevicesRequest",
         "gpuPortionRequest",
         "gpuPortionLimit",
+        "cpuCoreRequest",
         "roleId",
         "numWorkers",
     }  # fmt: skip

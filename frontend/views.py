@@ -36,7 +36,8 @@ KIND_LABELS = {"trainings": "Training", "distributed": "Distributed training", "
 SUBMIT_FIELDS = [
     "_type", "name", "projectId", "spec.image", "spec.command", "spec.args", "spec.numWorkers",
     "spec.compute.gpuDevicesRequest", "_gpuFraction", "spec.compute.gpuPortionRequest",
-    "spec.compute.gpuMemoryRequest", "spec.priorityClass",
+    "spec.compute.gpuMemoryRequest", "spec.compute.cpuCoreRequest", "spec.compute.cpuMemoryRequest",
+    "spec.priorityClass",
 ]  # fmt: skip
 # Each change of a workload's lifecycle: the service that makes it, and how a person says it.
 LIFECYCLE = {"suspend": (services.suspend_workload, "suspended"), "resume": (services.resume_workload, "resumed")}

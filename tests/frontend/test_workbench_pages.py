@@ -170,3 +170,18 @@ def test_a_viewer_cannot_suspend_a_training(viewer, researcher, site):
     assert viewer.post(f"/workloads/{workload.pk}/suspend/").status_code == 403
     workload.refresh_from_db()
     assert workload.suspended_at is None
+
+
+def test_cpu_cores_and_memory_are_asked_from_the_form_and_shown_on_the_workload(researcher, site):
+    cpu = {"spec.compute.cpuCoreRequest": "1.5", "spec.compute.cpuMemoryRequest": "2Gi"}
+    submitted = researcher.post("/workloads/new/", training(site, **cpu))
+
+    workload = Workload.objects.get(name="hello")
+    assert submitted.status_code == 302, submitted.content.decode()
+    assert (workload.cpu_milli, workload.memory_mib) == (1500, 2048)
+    page = researcher.get(f"/workloads/{workload.pk}/").content.decode()
+    assert "1.5 cores, 2048Mi of memory" in page
+
+    refused = researcher.post("/workloads/new/", training(site, name="bad", **{"spec.compute.cpuCoreRequest": "-1"}))
+    assert refused.status_code == 400
+    assert "greater than or equal to 0" in field_error(refused, "spec.compute.cpuCoreRequest")
