@@ -66,3 +66,9 @@ def test_a_node_that_reports_no_cpu_takes_any_cpu_request():
     decisions = decide(bare, [], [cpu_only("w", 500)], [], now=0.0)
 
     assert decisions.placements["w"][0].node == "node-a"
+
+
+def test_a_waiting_reason_names_only_what_the_workload_asks_for():
+    decisions = decide(cluster(**{"node-a": 2}), [], [make_spec("w", cpu_milli=3000)], [], now=0.0)
+
+    assert decisions.pending["w"] == "waiting for 3000 CPU millicores: no node has that much free"

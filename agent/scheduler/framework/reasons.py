@@ -15,9 +15,17 @@ def _count(n: int, what: str) -> str:
     return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
+def _cpu_and_memory(request: PodRequest) -> str:
+    """The pod's CPU and memory, leaving out what it does not ask for."""
+    parts = [f"{request.cpu_milli} CPU millicores"] if request.cpu_milli else []
+    if request.memory_mib or not parts:
+        parts.append(f"{request.memory_mib} MiB of memory")
+    return " and ".join(parts)
+
+
 def _need(request: PodRequest) -> str:
     if request.gpus <= 0:
-        return f"{request.cpu_milli} CPU millicores and {request.memory_mib} MiB of memory"
+        return _cpu_and_memory(request)
     if request.gpu_memory_mib is not None:
         return f"{request.gpu_memory_mib} MiB of GPU memory on {_count(request.gpus, 'device')}"
     if request.milli < MILLI:
@@ -61,7 +69,7 @@ def _reason(session: Session, job: Job) -> str:
         fit = _pods_that_fit(session, job)
         prefix = f"gang of {job.workload.pods} pods ({f'only {fit}' if fit else 'none'} fit now), each "
     if request.gpus > 0 and not any(node_admits(node, request) for node in nodes):
-        return f"{prefix}waiting for {request.cpu_milli} CPU millicores and {request.memory_mib} MiB of memory"
+        return f"{prefix}waiting for {_cpu_and_memory(request)}"
     if request.gpus <= 0:
         return f"{prefix}waiting for {_need(request)}: no node has that much free"
     if request.whole:
