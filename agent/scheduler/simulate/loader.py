@@ -22,7 +22,7 @@ from agent.scheduler.api import (
     Snapshot,
     Workload,
 )
-from agent.scheduler.placement import MILLI
+from agent.scheduler.placement import CPU_POLICY_NAMES, MILLI
 
 DEFAULT_ROUNDS = 3
 
@@ -58,6 +58,9 @@ def parse(data: dict[str, Any]) -> Scenario:
     if not data.get("name"):
         raise ScenarioError("a scenario needs a name")
     config = data.get("config") or {}
+    cpu_placement = config.get("cpu_placement")  # Tessera's own key: a pool's CPU placement strategy
+    if cpu_placement is not None and cpu_placement not in CPU_POLICY_NAMES:
+        raise ScenarioError(f"config.cpu_placement must be one of {', '.join(CPU_POLICY_NAMES)}, not {cpu_placement!r}")
     snapshot = Snapshot(
         nodes=tuple(_node(item) for item in data.get("nodes") or ()),
         queues=tuple(_queue(item) for item in data.get("queues") or ()),
@@ -65,6 +68,7 @@ def parse(data: dict[str, Any]) -> Scenario:
         now=float(config.get("now", 0)),
         placement=str(config.get("placement", "binpack")),
         consolidation=bool(config.get("consolidation", True)),
+        cpu_placement=cpu_placement,
     )
     _unique("node", [node.name for node in snapshot.nodes])
     _unique("workload", [workload.name for workload in snapshot.workloads])

@@ -32,6 +32,7 @@ def test_defaults_follow_scenarios_md() -> None:
     assert (first.priority, first.is_preemptible, first.submitted_at, first.gpus, first.pods) == (50, True, 0, 1, 1)
     assert (second.priority, second.is_preemptible, second.submitted_at) == (100, False, 1)
     assert (scenario.rounds, scenario.snapshot.placement, scenario.snapshot.consolidation) == (3, "binpack", True)
+    assert scenario.snapshot.cpu_placement is None  # Tessera's own key: CPU-only pods go by placement
 
 
 @pytest.mark.parametrize(
@@ -51,6 +52,7 @@ def test_defaults_follow_scenarios_md() -> None:
             {"name": "x", "workloads": [{"name": "w", "project": "p", "gpu_portion": 0.5, "gpu_portion_limit": 0.2}]},
             "gpu_portion_limit",
         ),
+        ({"name": "x", "config": {"cpu_placement": "tight"}}, "cpu_placement must be one of binpack, spread"),
     ],
 )
 def test_broken_files_get_a_clear_error(data: dict, message: str) -> None:
