@@ -132,13 +132,14 @@ def decide(
                 if not any(node.pool == pool for node in nodes):  # a pool this agent has no node in
                     outcomes[pool] = (members, Outcome(pending=dict.fromkeys(members, f"no nodes in node pool {pool}")))
                     continue
+                gpu_placement, cpu_placement = placement.get(pool, ("binpack", "binpack"))
                 snapshot = Snapshot(
                     nodes=tuple(node for node in nodes if node.pool == pool),
                     queues=scheduler_queues,
                     workloads=(*work, *(workload for workload in running if workload.pool == pool)),
                     now=now,
-                    placement=placement.get(pool, ("binpack", "binpack"))[0],
-                    cpu_placement=placement.get(pool, ("binpack", "binpack"))[1],
+                    placement=gpu_placement,
+                    cpu_placement=cpu_placement,
                 )
                 outcomes[pool] = (members, _of_pool(run_cycle(snapshot), pool))
         outcome = _merged([outcomes[pool][1] for pool in waiting])
@@ -214,7 +215,7 @@ def _schedulable(inventory: Inventory, held: Sequence[Held]) -> list[Held]:
             takes[pod.node, "cpu"] += work.spec.cpu_milli or 0
             takes[pod.node, "memory"] += work.spec.memory_mib or 0
         if all(key in devices and used[key] + amount <= MILLI for key, amount in need.items()) and all(
-            taken[key] + amount <= capacity.get(key, taken[key] + amount) for key, amount in takes.items()
+            key not in capacity or taken[key] + amount <= capacity[key] for key, amount in takes.items()
         ):
             used.update(need)
             taken.update(takes)
