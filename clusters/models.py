@@ -91,6 +91,8 @@ class Node(models.Model):
     last_seen = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, null=True)
     mps = models.BooleanField(default=False, help_text="The node runs NVIDIA MPS for GPU fractions.")
+    cpu_milli = models.PositiveIntegerField(null=True, blank=True, help_text="CPU millicores, as its agent reports.")
+    memory_mib = models.PositiveIntegerField(null=True, blank=True, help_text="Memory (MiB), as its agent reports.")
     # An administrator's cordon: nothing new is placed here; draining also stops what runs here.
     cordoned = models.BooleanField(default=False)
     draining = models.BooleanField(default=False)

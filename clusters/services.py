@@ -73,7 +73,7 @@ def record_agent_hello(cluster: Cluster, agent_version: str, inventory: Inventor
 @transaction.atomic
 def record_agent_inventory(cluster: Cluster, inventory: Inventory) -> None:
     """The agent's nodes and devices as it reports them (at hello, or when they changed): health,
-    MIG mode, MPS and labels included; a node whose labels changed moves to the pool that now
+    MIG mode, MPS, labels, CPU and memory included; a node whose labels changed moves to the pool that now
     takes it. Cordons are the administrators' and stay as they are."""
     now = timezone.now()
     reported = {node.name for node in inventory.nodes}
@@ -89,6 +89,8 @@ def record_agent_inventory(cluster: Cluster, inventory: Inventory) -> None:
                 "cuda_version": reported_node.cuda_version or "",
                 "mps": bool(reported_node.mps),
                 "labels": reported_node.labels or {},
+                "cpu_milli": reported_node.cpu_milli,
+                "memory_mib": reported_node.memory_mib,
                 "last_seen": now,
             },
         )

@@ -199,6 +199,11 @@ def node_representation(node: Node) -> dict[str, Any]:
             "simulated": node.simulated,  # Tessera's own: NVML found no GPU, so the agent declared these
             "gpus": [gpu_state(gpu) for gpu in gpus],  # Tessera's own
         },
+        # Tessera's own: what the agent reports, and places CPU and memory requests against.
+        "cpuInfo": {
+            "cores": None if node.cpu_milli is None else node.cpu_milli / 1000,
+            "memory": None if node.memory_mib is None else f"{node.memory_mib}Mi",
+        },
         "createdAt": iso_time(node.created_at),
         "updatedAt": iso_time(node.last_seen),
     }

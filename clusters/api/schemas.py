@@ -209,7 +209,7 @@ class NodeTaintResponse(serializers.Serializer):
 
 
 class NodeResponse(serializers.Serializer):
-    """Run:ai's ``Node``, with Tessera's ``gpuInfo.simulated`` and ``gpuInfo.gpus``. A cordoned or
+    """Run:ai's ``Node``, with Tessera's ``gpuInfo.simulated``, ``gpuInfo.gpus`` and ``cpuInfo``. A cordoned or
     drained node shows it in ``taints``; a GPU the agent found faulty, in ``conditions``; each
     GPU's own health and cordon, in ``gpuInfo.gpus``."""
 
@@ -227,6 +227,13 @@ class NodeResponse(serializers.Serializer):
             "gpuCount": serializers.IntegerField(),
             "simulated": serializers.BooleanField(),
             "gpus": NodeGpuResponse(many=True),
+        },
+    )
+    cpuInfo = inline_serializer(
+        "NodeCpuInfo",
+        {
+            "cores": serializers.FloatField(allow_null=True, help_text="null: not reported"),
+            "memory": serializers.CharField(allow_null=True, help_text="e.g. 65536Mi; null: not reported"),
         },
     )
     createdAt = serializers.DateTimeField()

@@ -27,6 +27,12 @@ def quantity(value: Any) -> str:
 
 
 @register.filter
+def cores(milli: int) -> str:
+    """Millicores as cores: 2500 is 2.5."""
+    return f"{milli / 1000:g}"
+
+
+@register.filter
 def value_of(values: Any, field: str) -> Any:
     """A form field's value as posted (or as stored), by its path in the API's body."""
     if values is None:

@@ -133,3 +133,14 @@ def test_the_api_schema_describes_a_nodes_taints_conditions_and_gpus_and_a_pools
     assert {"healthy", "cordoned", "draining"} <= set(gpu)
     mode = components["NodePoolResponse"]["properties"]["gpuComputeMode"]
     assert "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE" in mode["description"]
+
+
+def test_a_node_shows_the_cpu_and_memory_its_agent_reports(admin, node):
+    assert shown(admin, node)["cpuInfo"] == {"cores": None, "memory": None}  # INVENTORY reports none
+
+    reported = INVENTORY.nodes[0].model_copy(update={"cpu_milli": 64500, "memory_mib": 524288})
+    services.record_agent_inventory(node.cluster, Inventory(nodes=[reported]))
+
+    assert shown(admin, node)["cpuInfo"] == {"cores": 64.5, "memory": "524288Mi"}
+    page = admin.get(f"/clusters/{node.cluster_id}/").content.decode()
+    assert "64.5 CPU cores, 524288 MiB of memory" in page
