@@ -225,6 +225,11 @@ class Project(models.Model):
     def namespace(self) -> str:
         return f"runai-{self.name}"
 
+    @property
+    def node_pools_by_default(self) -> list[str]:
+        """The node pools a workload that names none is given, in order."""
+        return list(self.default_node_pools) or [NodePool.DEFAULT]
+
 
 class Quota(models.Model):
     """A department's or a project's quotas in one node pool (exactly one of the two is set).

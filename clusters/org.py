@@ -193,18 +193,19 @@ def create_project(
     """Create a project in the department's cluster, with its quotas and the node pools its
     workloads use when they name none (in order; none: the default pool)."""
     _check_shares(quotas)
+    pools = list(default_node_pools)
     try:
         with transaction.atomic():
             # Lock the department so two projects created at once cannot both squeeze under its quota.
             department = Department.objects.select_for_update().get(pk=department.pk)
             _check_project_fits(department, quotas, None)
-            _check_default_pools(department.cluster, list(default_node_pools))
+            _check_default_pools(department.cluster, pools)
             project = Project.objects.create(
                 cluster_id=department.cluster_id,
                 department=department,
                 name=name,
                 description=description,
-                default_node_pools=list(default_node_pools),
+                default_node_pools=pools,
             )
             _store_quotas(quotas, project=project)
             _changed(department.cluster_id)
@@ -222,9 +223,10 @@ def update_project(
     _check_shares(quotas)
     department = Department.objects.select_for_update().get(pk=project.department_id)
     _check_project_fits(department, quotas, project)
-    _check_default_pools(project.cluster, list(default_node_pools))
+    pools = list(default_node_pools)
+    _check_default_pools(project.cluster, pools)
     project.description = description
-    project.default_node_pools = list(default_node_pools)
+    project.default_node_pools = pools
     project.save(update_fields=["description", "default_node_pools", "updated_at"])
     _store_quotas(quotas, project=project)
     _changed(project.cluster_id)

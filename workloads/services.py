@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.errors import Conflict
 from agent.protocol import LogChunkMessage, ToolPort, WorkloadPhase, WorkloadSpec, WorkloadStatus
-from clusters.models import Cluster, Node, NodePool, Project
+from clusters.models import Cluster, Node, Project
 from workloads import notify
 from workloads.models import TERMINAL_PHASES, Workload, WorkloadEvent, WorkloadLogChunk
 from workloads.representations import PREEMPTED, workload_representation
@@ -149,7 +149,7 @@ def submit_training(request: TrainingRequest, submitted_by: AbstractBaseUser | N
                 priority=request.priority,
                 preemptible=request.preemptible,
                 workers=request.workers,
-                node_pools=request.node_pools or request.project.default_node_pools or [NodePool.DEFAULT],
+                node_pools=request.node_pools or request.project.node_pools_by_default,
                 cpu_milli=request.cpu_milli,
                 memory_mib=request.memory_mib,
                 phase=WorkloadPhase.PENDING.value,

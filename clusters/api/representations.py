@@ -113,7 +113,7 @@ def project_representation(project: Project) -> dict[str, Any]:
         "parentId": str(project.department_id),
         "parentName": project.department.name,
         "requestedNamespace": project.namespace,
-        "defaultNodePools": project.default_node_pools or [NodePool.DEFAULT],
+        "defaultNodePools": project.node_pools_by_default,
         "createdAt": iso_time(project.created_at),
         "updatedAt": iso_time(project.updated_at),
         "resources": resources,
